@@ -1,0 +1,1 @@
+"""The embedded NAVA engine: a library that knows nothing of storyboards."""

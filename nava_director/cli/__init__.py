@@ -1,0 +1,24 @@
+"""The `nava-director` command: a Typer app with one module per command group.
+
+Commands only parse, call library functions and print (``_common.output``); errors are
+formatted in one place (``_common.run``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="nava-director",
+    help="Turn a YAML storyboard into a short film with synchronized picture and sound.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# each command module registers itself on `app` when imported
+from nava_director.cli import validate  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,128 @@
+"""The storyboard: pydantic models for the format of DESIGN §3.
+
+Loading with line numbers and the semantic checks live in ``nava_director/loader.py``;
+this module is only the shape of the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nava_director.spans import SPAN_RE, Span
+
+# rendered sizes per aspect (width, height): NAVA's trained resolutions
+ASPECT_SIZES: dict[str, tuple[int, int]] = {
+    "landscape": (1280, 704),
+    "portrait": (704, 1280),
+    "square": (960, 960),
+}
+RENDER_FPS = 24  # NAVA's own rate; 25 / 30 are retimed in the cut
+MAX_SECONDS = 10
+
+ShotSize = Literal[
+    "extreme-wide", "wide", "full", "medium-wide", "medium", "medium-close-up",
+    "close-up", "extreme-close-up", "over-the-shoulder", "two-shot",
+]
+ShotAngle = Literal["eye-level", "high", "low", "birds-eye", "worms-eye", "dutch", "overhead"]
+ShotMove = Literal[
+    "static", "pan-left", "pan-right", "tilt-up", "tilt-down", "dolly-in", "dolly-out",
+    "truck-left", "truck-right", "crane-up", "crane-down", "tracking", "handheld",
+    "orbit-left", "orbit-right", "zoom-in", "zoom-out",
+]
+ShotSpeed = Literal["slow", "normal", "fast"]
+Transition = Literal["cut", "dissolve", "fade-in", "fade-out"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Format(_Strict):
+    aspect: Literal["landscape", "portrait", "square"] = "landscape"
+    fps: Literal[24, 25, 30] = 24
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return ASPECT_SIZES[self.aspect]
+
+
+class Defaults(_Strict):
+    steps: int = Field(50, ge=1, le=1000)
+    seed: int = Field(0, ge=0)
+    language: Literal["zh", "en"] = "zh"
+
+
+class Camera(_Strict):
+    size: Optional[ShotSize] = None
+    angle: Optional[ShotAngle] = None
+    move: Optional[ShotMove] = None
+    speed: Optional[ShotSpeed] = None
+
+
+class DialogueLine(_Strict):
+    who: str
+    line: str
+
+
+class Character(_Strict):
+    name: Optional[str] = None
+    look: Optional[str] = None
+    voice: Optional[Path] = None  # resolved against the file that names it by the loader
+
+
+class Shot(_Strict):
+    id: str
+    duration: float = Field(gt=0)
+    action: Optional[str] = None
+    camera: Union[Camera, str, None] = None
+    sound: Optional[str] = None
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    continue_from: Optional[str] = None
+    image: Optional[Path] = None  # resolved against the storyboard by the loader
+    seed: Optional[int] = Field(None, ge=0)
+    # the cut (DESIGN §7): the transition leading into this shot, J/L cuts
+    transition: Transition = "cut"
+    transition_s: float = Field(0.5, ge=0)
+    audio_lead_s: float = Field(0.0, ge=0)
+    audio_lag_s: float = Field(0.0, ge=0)
+
+    def spans(self) -> list[Span]:
+        """Speech spans in caption order: those written in `action`, then each dialogue line."""
+        out: list[Span] = []
+        for m in SPAN_RE.finditer(self.action or ""):
+            text = m.group(1) if m.group(1) is not None else m.group(2)
+            out.append(Span(text=text, speaker=None, source="action", index=len(out)))
+        for d in self.dialogue:
+            out.append(Span(text=d.line, speaker=d.who, source="dialogue", index=len(out)))
+        return out
+
+    def speakers(self) -> list[str]:
+        """Distinct character ids that speak in this shot, in order of first line."""
+        return list(dict.fromkeys(d.who for d in self.dialogue))
+
+
+class Scene(_Strict):
+    id: str
+    setting: Optional[str] = None
+    shots: list[Shot] = Field(min_length=1)
+
+
+class Storyboard(_Strict):
+    title: Optional[str] = None
+    format: Format = Format()
+    defaults: Defaults = Defaults()
+    cast: Optional[Path] = None  # a casting file, resolved against the storyboard
+    characters: dict[str, Character] = Field(default_factory=dict)  # inline, or filled from `cast`
+    scenes: list[Scene] = Field(min_length=1)
+
+    def shots(self) -> list[tuple[Scene, Shot]]:
+        return [(scene, shot) for scene in self.scenes for shot in scene.shots]
+
+    def shot(self, shot_id: str) -> Shot:
+        for _, shot in self.shots():
+            if shot.id == shot_id:
+                return shot
+        raise KeyError(shot_id)

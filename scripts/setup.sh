@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Set up everything nava-director needs, idempotently: the project's venv (.venv) with the
+# right torch build (CPU where no GPU is present, CUDA where one is), the package itself,
+# and a CJK font for the animatic's cards and burned subtitles.
+#   scripts/setup.sh          the project
+#   scripts/setup.sh --dev    + test dependencies and vLLM's own venv for the slow tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+dev=0; [ "${1:-}" = "--dev" ] && dev=1
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+pip() { .venv/bin/python -m pip "$@"; }
+
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    echo "setup: GPU found: installing torch 2.13.0 (CUDA build)"
+    pip install -q "torch==2.13.0"
+  else
+    echo "setup: no GPU: installing torch 2.13.0 (CPU build)"
+    pip install -q "torch==2.13.0+cpu" 2>/dev/null \
+      || pip install -q "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+  fi
+fi
+
+extras=""; [ $dev = 1 ] && extras="[dev]"
+stamp=".venv/.installed$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing nava-director$extras"
+  pip install -q -e ".$extras"
+  touch "$stamp"
+fi
+
+# a CJK-capable font (the animatic draws Chinese on its cards); Debian's fonts-noto-cjk
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing fonts-noto-cjk"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null \
+      || echo "setup: could not install fonts-noto-cjk; install a CJK font (fc-list :lang=zh) for the animatic"
+  else
+    echo "setup: no CJK font found; install one (e.g. apt-get install fonts-noto-cjk) for the animatic"
+  fi
+fi
+
+if [ $dev = 1 ] && [ -x scripts/setup_vllm.sh ]; then
+  scripts/setup_vllm.sh
+fi

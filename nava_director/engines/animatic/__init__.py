@@ -1,0 +1,5 @@
+"""The animatic: timed storyboard cards with a simulated camera and scratch audio (no GPU, no weights)."""
+
+from nava_director.engines.animatic.engine import PREVIEW_WIDTH, AnimaticEngine
+
+__all__ = ["AnimaticEngine", "PREVIEW_WIDTH"]

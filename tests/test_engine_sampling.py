@@ -1,0 +1,127 @@
+"""The sampler against the reference's numbers (shared/fixtures/components/sampler_*)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from engine.sampling import (
+    GuidanceScales,
+    Latents,
+    Passes,
+    flow_unipc,
+    guide,
+    guide_audio,
+    guide_video,
+    initial_noise,
+    reimpose_first_frame,
+    sample,
+)
+from tests.conftest import COMPONENTS
+
+
+@pytest.fixture(scope="module")
+def unipc() -> dict[str, torch.Tensor]:
+    return load_file(COMPONENTS / "sampler_unipc.safetensors")
+
+
+@pytest.mark.parametrize("steps", [50, 25, 4])
+def test_schedule_is_the_reference_grid(unipc, steps):
+    scheduler = flow_unipc(steps)
+    assert scheduler.timesteps.dtype == torch.int64
+    assert torch.equal(scheduler.timesteps, unipc[f"timesteps{steps}"])
+    assert torch.equal(scheduler.sigmas, unipc[f"sigmas{steps}"])
+
+
+class SyntheticDenoiser:
+    """The fixture's synthetic velocity ``tanh(x) * t/1000 + 0.1 x``; records what it saw."""
+
+    def __init__(self, clean_first_frame: bool = False):
+        self.clean_first_frame = clean_first_frame
+        self.seen: list[Latents] = []
+
+    def velocity(self, x: torch.Tensor, timestep: torch.Tensor, frame_axis: int | None) -> torch.Tensor:
+        s = torch.full_like(x, float(timestep.item()) / 1000)
+        if frame_axis is not None and self.clean_first_frame:
+            s.narrow(frame_axis, 0, 1).zero_()
+        return torch.tanh(x) * s + torch.tensor(0.1, dtype=torch.float32) * x
+
+    def __call__(self, video, audio, timestep):
+        assert timestep.dtype == torch.int64 and timestep.shape == (1,)
+        self.seen.append(Latents(video.clone(), audio.clone()))
+        v, a = self.velocity(video, timestep, 1), self.velocity(audio, timestep, None)
+        return Passes(v, v), Passes(a, a)  # plain CFG of equal passes is the velocity itself
+
+
+@pytest.mark.parametrize("steps", [50, 25, 4])
+def test_trajectory_matches_reference(unipc, steps):
+    denoiser = SyntheticDenoiser()
+    noise = Latents(unipc["inputs.video"], unipc["inputs.audio"])
+    final = sample(denoiser, noise, steps)
+
+    for k, seen in enumerate(denoiser.seen):
+        torch.testing.assert_close(seen.video, unipc[f"traj{steps}.video"][k], rtol=0, atol=0)
+        torch.testing.assert_close(seen.audio, unipc[f"traj{steps}.audio"][k], rtol=0, atol=0)
+    torch.testing.assert_close(final.video, unipc[f"traj{steps}.video"][steps], rtol=0, atol=0)
+    torch.testing.assert_close(final.audio, unipc[f"traj{steps}.audio"][steps], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("steps", [50, 25, 4])
+def test_first_frame_trajectory_matches_reference(unipc, steps):
+    first = unipc["inputs.i2v_first_frame"]
+    denoiser = SyntheticDenoiser(clean_first_frame=True)
+    final = sample(denoiser, Latents(unipc["inputs.video"], unipc["inputs.audio"]), steps, first_frame=first)
+
+    expected = unipc[f"i2v.traj{steps}.video"]
+    for k, seen in enumerate(denoiser.seen):
+        assert torch.equal(seen.video[:, :1], first)  # written before every model call
+        torch.testing.assert_close(seen.video[:, 1:], expected[k][:, 1:], rtol=0, atol=0)
+    torch.testing.assert_close(final.video, expected[steps], rtol=0, atol=0)
+    # the loop itself does not restore the clean frame: the reference's drift remains
+    assert (final.video[:, :1] - first).abs().max() > 1e-2
+
+
+def test_reimpose_first_frame_replaces_only_frame_zero():
+    video = torch.randn(4, 3, 2, 2)
+    first = torch.randn(4, 1, 2, 2)
+    out = reimpose_first_frame(video, first)
+    assert torch.equal(out[:, :1], first)
+    assert torch.equal(out[:, 1:], video[:, 1:])
+    assert out.shape == video.shape
+
+
+def test_guidance_formula_on_known_tensors():
+    cond, uncond, align, timbre = (torch.tensor([v]) for v in (1.0, 0.5, 0.25, 2.0))
+    scales = GuidanceScales()  # s_v 3, s_a 2, s_va 3, s_aa 2, s_t 3
+    passes = Passes(cond, uncond, align, timbre)
+    # video = COND + 3(COND-UNCOND) + 3(COND-ALIGN) = 1 + 1.5 + 2.25; no timbre term
+    assert guide_video(passes, scales).item() == 4.75
+    # audio = COND + 2(COND-UNCOND) + 2(COND-ALIGN) + 3(COND-TIMBRE) = 1 + 1 + 1.5 - 3
+    assert guide_audio(passes, scales).item() == 0.5
+    # without align and timbre: UNCOND + s(COND-UNCOND)
+    assert guide(Passes(cond, uncond), 3.0).item() == 2.0
+    assert guide(Passes(cond, uncond, timbre=timbre), 2.0, timbre_scale=3.0).item() == -1.0
+
+
+def test_guidance_reproduces_the_loop_fixture():
+    loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
+    for case in ("t2av", "i2v"):
+        for modality, combine in (("video", guide_video), ("audio", guide_audio)):
+            passes = Passes(*(loop[f"{case}.out.{name}.{modality}"] for name in ("cond", "uncond", "align", "timbre")))
+            torch.testing.assert_close(combine(passes, GuidanceScales()), loop[f"{case}.guided.{modality}"], rtol=0, atol=0)
+
+
+def test_noise_is_seeded_and_drawn_like_the_reference():
+    loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
+    noise = initial_noise((8, 3, 4, 6), (7, 16), seed=7)  # the fixture's torch.manual_seed(7)
+    assert torch.equal(noise.video, loop["t2av.init.video"])
+    assert torch.equal(noise.audio, loop["t2av.init.audio"])
+    again = initial_noise((8, 3, 4, 6), (7, 16), seed=7)
+    assert torch.equal(again.video, noise.video)
+
+
+def test_progress_is_called_once_per_step(unipc):
+    calls = []
+    sample(SyntheticDenoiser(), Latents(unipc["inputs.video"], unipc["inputs.audio"]), 4, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

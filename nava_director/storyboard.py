@@ -7,9 +7,9 @@ this module is only the shape of the data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from nava_director.spans import SPAN_RE, Span
 
@@ -62,6 +62,17 @@ class Camera(_Strict):
     speed: Optional[ShotSpeed] = None
 
 
+def _camera_kind(value: Any) -> str:
+    return "text" if isinstance(value, str) else "directions"
+
+
+# free text, or structured directions; the discriminator makes a wrong value one error, not two
+CameraSpec = Annotated[
+    Union[Annotated[Camera, Tag("directions")], Annotated[str, Tag("text")]],
+    Discriminator(_camera_kind),
+]
+
+
 class DialogueLine(_Strict):
     who: str
     line: str
@@ -77,7 +88,7 @@ class Shot(_Strict):
     id: str
     duration: float = Field(gt=0)
     action: Optional[str] = None
-    camera: Union[Camera, str, None] = None
+    camera: Optional[CameraSpec] = None
     sound: Optional[str] = None
     dialogue: list[DialogueLine] = Field(default_factory=list)
     continue_from: Optional[str] = None

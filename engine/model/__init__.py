@@ -1,0 +1,1 @@
+"""The NAVA joint audio-video diffusion transformer (WanAVModel) and its parts."""

@@ -5,8 +5,8 @@ one timestep list. diffusers' ``UniPCMultistepScheduler`` reproduces them bit fo
 it is given the reference's sigma grid explicitly (see :func:`flow_unipc`); its own grid
 differs by up to four timesteps.
 
-Each step runs four model passes (see :mod:`engine.passes`) and combines them with
-:func:`guide_video` / :func:`guide_audio`. With a first frame, the clean frame is written
+Each step runs the model passes (see :mod:`engine.passes`) and combines them with
+:mod:`engine.guidance`. With a first frame, the clean frame is written
 into latent frame 0 before every model call, so the sample handed to ``step()`` carries it
 too; the solver then moves it like every other frame and the loop does not restore it at
 the end (exactly as the reference). :func:`reimpose_first_frame` is the separate step a
@@ -21,6 +21,8 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 from torch import Tensor
+
+from engine.guidance import GuidanceScales, Passes, guide_audio, guide_video
 
 # The reference constructs its scheduler with shift 5 and then shifts the grid's start
 # again: its first sigma before the (second) shift is s5(0.999) computed in float32.
@@ -49,63 +51,6 @@ def flow_unipc(steps: int):
     # a float64 numpy array: diffusers shifts it (flow_shift * sigmas) and truncates sigma*1000
     scheduler.set_timesteps(sigmas=np.linspace(SIGMA_MAX, 0.0, steps + 1)[:-1])
     return scheduler
-
-
-@dataclass(frozen=True)
-class GuidanceScales:
-    """Classifier-free guidance weights, named as in DESIGN §5.
-
-    ``s_v``/``s_a``: prompt vs negative prompt; ``s_va``/``s_aa``: joint vs modality-masked
-    attention (3-D aligned CFG); ``s_t``: with vs without the speaker embedding (timbre).
-    """
-
-    s_v: float = 3.0
-    s_a: float = 2.0
-    s_va: float = 3.0
-    s_aa: float = 2.0
-    s_t: float = 3.0
-    align: bool = True  # run the ALIGN pass (3-D aligned CFG)
-    timbre: bool = True  # run the TIMBRE pass when there are speakers
-
-    @classmethod
-    def from_mapping(cls, scales: dict[str, float] | None) -> GuidanceScales:
-        return cls(**(scales or {}))
-
-
-@dataclass
-class Passes:
-    """One modality's model outputs for the passes of one step (``None``: pass not run)."""
-
-    cond: Tensor
-    uncond: Tensor
-    align: Tensor | None = None
-    timbre: Tensor | None = None
-
-
-def guide(passes: Passes, scale: float, align_scale: float = 0.0, timbre_scale: float = 0.0) -> Tensor:
-    """The reference's guidance, evaluated left to right as it does.
-
-    With an ALIGN or TIMBRE output: ``COND + s(COND-UNCOND) + s_align(COND-ALIGN) + s_t(COND-TIMBRE)``
-    (absent terms dropped); with neither, plain CFG ``UNCOND + s(COND-UNCOND)``.
-    """
-    cond, uncond = passes.cond, passes.uncond
-    if passes.align is None and passes.timbre is None:
-        return uncond + scale * (cond - uncond)
-    out = cond + scale * (cond - uncond)
-    if passes.align is not None:
-        out = out + align_scale * (cond - passes.align)
-    if passes.timbre is not None:
-        out = out + timbre_scale * (cond - passes.timbre)
-    return out
-
-
-def guide_video(passes: Passes, scales: GuidanceScales) -> Tensor:
-    """Video has no timbre term: the TIMBRE pass's video output is ignored."""
-    return guide(Passes(passes.cond, passes.uncond, passes.align), scales.s_v, scales.s_va)
-
-
-def guide_audio(passes: Passes, scales: GuidanceScales) -> Tensor:
-    return guide(passes, scales.s_a, scales.s_aa, scales.s_t)
 
 
 @dataclass

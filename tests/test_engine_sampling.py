@@ -6,18 +6,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.sampling import (
-    GuidanceScales,
-    Latents,
-    Passes,
-    flow_unipc,
-    guide,
-    guide_audio,
-    guide_video,
-    initial_noise,
-    reimpose_first_frame,
-    sample,
-)
+from engine.guidance import GuidanceScales, Passes, guide, guide_audio, guide_video
+from engine.sampling import Latents, flow_unipc, initial_noise, reimpose_first_frame, sample
 from tests.conftest import COMPONENTS
 
 

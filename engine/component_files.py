@@ -13,13 +13,16 @@ Every missing component is reported in one error, with where it was looked for.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from engine.errors import WeightsError
 
 COMPONENTS_FILE = "components.yaml"
 SUBFOLDERS = (".", "Wan2.2-TI2V-5B", "Wan2.2-TI2V-5B-Diffusers", "LTX2", "ReDimNet")
+HEADER_BYTES = 1 << 20  # what the fingerprint reads of each file (safetensors keep their index here)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,27 @@ def locate(folder: str | Path) -> ComponentFiles:
             f"Put the released files there, or name them in {folder / COMPONENTS_FILE}."
         )
     return ComponentFiles(**found)
+
+
+def fingerprint(files: ComponentFiles) -> str:
+    """A short id of the weights: every file's name, size and a hash of its first MiB.
+
+    Cheap (never reads whole GB-size files) and cached per file state.
+    """
+    digest = hashlib.sha256()
+    for path in files.all():
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                stat = file.stat()
+                digest.update(_file_id(file.resolve(), stat.st_size, stat.st_mtime_ns).encode())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=256)
+def _file_id(path: Path, size: int, mtime_ns: int) -> str:
+    with path.open("rb") as f:
+        head = hashlib.sha256(f.read(HEADER_BYTES)).hexdigest()
+    return f"{path.name}:{size}:{head}\n"
 
 
 def _read_components_yaml(folder: Path) -> dict[str, str]:

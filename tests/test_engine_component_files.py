@@ -56,3 +56,17 @@ def test_components_yaml_names_files(tmp_path):
     (tmp_path / "components.yaml").write_text("ditt: a.safetensors\n")
     with pytest.raises(WeightsError, match="must map component names"):
         locate(tmp_path)
+
+
+def test_fingerprint_follows_names_sizes_and_headers(tmp_path):
+    from engine.component_files import ComponentFiles, fingerprint
+
+    paths = {}
+    for c in COMPONENTS:
+        paths[c.key] = tmp_path / f"{c.key}.bin"
+        paths[c.key].write_bytes(b"x" * 10)
+    files = ComponentFiles(**paths)
+    first = fingerprint(files)
+    assert first == fingerprint(files) and len(first) == 16
+    paths["dit"].write_bytes(b"y" * 10)
+    assert fingerprint(files) != first

@@ -19,7 +19,7 @@ from nava_director.errors import Diagnostic, NavaError, StoryboardError
 
 T = TypeVar("T")
 
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoryboardArg = Annotated[

@@ -1,0 +1,61 @@
+"""`nava-director plan SB.yaml`: what `render` will do, shot by shot, and with which engine."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from nava_director.cli import app
+from nava_director.cli._common import (
+    DebugOpt, EngineOpt, JsonOpt, SizeOpt, StoryboardArg, WeightsOpt, output, print_diagnostics, run,
+)
+from nava_director.config import choose_engine, load_settings
+from nava_director.loader import load_storyboard
+from nava_director.plan import RenderPlan, make_plan
+from nava_director.storyboard import RENDER_FPS
+
+
+def _table(plan: RenderPlan, engine: str, reason: str, size: tuple[int, int]) -> Table:
+    sb = plan.storyboard.storyboard
+    table = Table(title=f"{plan.storyboard.title} — {sb.format.aspect} {size[0]}×{size[1]}, film at {sb.format.fps} fps",
+                  caption=f"engine: {engine} — {reason}", show_footer=True)
+    table.add_column("scene", footer="total")
+    table.add_column("shot", footer=f"{len(plan.jobs)} shots")
+    table.add_column("duration", justify="right", footer=f"{plan.seconds:.2f} s")
+    table.add_column(f"frames @{RENDER_FPS}", justify="right", footer=str(plan.frames))
+    table.add_column("speakers")
+    table.add_column("continues from / image")
+    table.add_column("engine")
+    names = {cid: c.name or cid for cid, c in sb.characters.items()}
+    for job in plan.jobs:
+        first = job.continue_from or (job.image.name if job.image else "")
+        table.add_row(job.scene, job.shot, f"{job.seconds:g} s", str(job.frames),
+                      ", ".join(names[s] for s in job.speakers), first, engine)
+    return table
+
+
+@app.command()
+def plan(
+    storyboard: StoryboardArg,
+    weights: WeightsOpt = None,
+    engine: EngineOpt = None,
+    size: SizeOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Show the render plan: shots in render order, lengths, speakers, continuations, engine."""
+
+    def build():
+        settings = load_settings(storyboard, {"weights": weights, "engine": engine, "size": size})
+        return make_plan(load_storyboard(storyboard)), settings
+
+    render_plan, settings = run(build, debug=debug)
+    chosen, reason = choose_engine(settings)
+    frame_size = settings.size or render_plan.storyboard.storyboard.format.size
+    print_diagnostics(render_plan.storyboard.warnings)
+    data = {
+        "storyboard": str(storyboard),
+        "engine": {"name": chosen, "reason": reason},
+        "size": list(frame_size),
+        **render_plan.as_dict(),
+    }
+    output(data, as_json, lambda: _table(render_plan, chosen, reason, frame_size))

@@ -99,9 +99,9 @@ class YamlDoc:
                 pos = node.lc.item(seg)
                 node = node[seg]
             else:
-                if last:
-                    found.append(seg)
-                continue
+                if last and isinstance(node, dict):
+                    found.append(seg)  # a missing key
+                continue  # a union tag pydantic adds to its loc
             found.append(seg)
         return (pos[0] + 1, pos[1] + 1), found
 
@@ -159,11 +159,15 @@ def _step(tp: Any, seg: str | int) -> Any:
     return tp  # a union tag: stay
 
 
-def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+def _type_at(model: type[BaseModel], loc: Loc) -> Any:
     tp: Any = model
     for seg in loc:
         tp = _step(tp, seg)
-    models = [c for c in _candidates(tp) if isinstance(c, type) and issubclass(c, BaseModel)]
+    return tp
+
+
+def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    models = [c for c in _candidates(_type_at(model, loc)) if isinstance(c, type) and issubclass(c, BaseModel)]
     return list(models[0].model_fields) if models else []
 
 
@@ -194,6 +198,8 @@ def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
     if kind == "list_type":
         return f"expected a list, got {value!r}", "write its items as `- ...` lines"
     if kind in ("dict_type", "model_type"):
-        known = _known_keys(model, loc)
-        return f"expected a mapping, got {value!r}", f"write `key: value` lines ({', '.join(known)})"
+        keys = ", ".join(_known_keys(model, loc))
+        if str in _candidates(_type_at(model, loc[:-1])):  # e.g. camera: free text or directions
+            return f"expected text or a mapping, got {value!r}", f"write free text, or `key: value` lines ({keys})"
+        return f"expected a mapping, got {value!r}", f"write `key: value` lines ({keys})"
     return error["msg"], None

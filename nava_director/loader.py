@@ -261,7 +261,7 @@ def check_speaking_rate(doc: YamlDoc) -> None:
         if seconds is not None and speech and needed > seconds:
             field = "dialogue" if "dialogue" in shot else "action"
             doc.warn((*loc, field), f"the speech of shot {shot.get('id')!r} takes about {needed:.1f} s "
-                     f"to say, but the shot lasts {seconds:g} s", "lengthen the shot or shorten the lines")
+                     f"to say, but the shot lasts {seconds:g} s", "lengthen the shot or shorten the lines", key=True)
 
 
 # -- casting --------------------------------------------------------------------------------

@@ -131,8 +131,8 @@ class YamlDoc:
                 self.error(err["loc"], what, fix, key=err["type"] == "extra_forbidden")
             return None
 
-    def warn(self, loc: Loc, what: str, fix: str | None = None) -> None:
-        self.diagnostics.append(self.diagnostic(loc, what, fix, severity="warning"))
+    def warn(self, loc: Loc, what: str, fix: str | None = None, *, key: bool = False) -> None:
+        self.diagnostics.append(self.diagnostic(loc, what, fix, key=key, severity="warning"))
 
 
 # -- pydantic's errors, said as a storyboard author would want to read them ----------------

@@ -115,3 +115,58 @@ def test_progress_is_called_once_per_step(unipc):
     calls = []
     sample(SyntheticDenoiser(), Latents(unipc["inputs.video"], unipc["inputs.audio"]), 4, progress=lambda *a: calls.append(a))
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+@pytest.fixture(scope="module")
+def tiny_dit():
+    from engine.config import ModelConfig
+    from engine.model.wan_av import WanAVModel
+    from tests.conftest import SHARED_FIXTURES
+
+    weights = load_file(SHARED_FIXTURES / "nava_tiny_parity.safetensors")
+    model = WanAVModel(ModelConfig.preset("tiny"))
+    model.load_state_dict({k.removeprefix("model."): v for k, v in weights.items() if k.startswith("model.")})
+    return model.eval()
+
+
+@pytest.mark.parametrize("case", ["t2av", "i2v"])
+def test_whole_tiny_loop_matches_reference(tiny_dit, case):
+    from engine.passes import Conditioning, GuidedPasses
+
+    loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
+    first = loop["i2v.in.first_frame"] if case == "i2v" else None
+    conditioning = Conditioning.build(
+        loop[f"{case}.in.ctx_pos"], loop[f"{case}.in.ctx_neg"], loop[f"{case}.in.spk_pos"][0].tolist(), [loop[f"{case}.in.spk_embed"]]
+    )
+    passes = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), first_frame_clean=first is not None)
+    seen = []
+
+    def recording(video, audio, timestep):
+        video_passes, audio_passes = passes(video, audio, timestep)
+        seen.append((video, audio, video_passes, audio_passes))
+        return video_passes, audio_passes
+
+    noise = Latents(loop[f"{case}.init.video"], loop[f"{case}.init.audio"])
+    final = sample(recording, noise, 4, first_frame=first)
+
+    for k, (video, audio, video_passes, audio_passes) in enumerate(seen):
+        torch.testing.assert_close(video, loop[f"{case}.model_in.video"][k], rtol=0, atol=5e-4)
+        torch.testing.assert_close(audio, loop[f"{case}.model_in.audio"][k], rtol=0, atol=5e-4)
+        for name in ("cond", "uncond", "align", "timbre"):
+            torch.testing.assert_close(getattr(video_passes, name), loop[f"{case}.out.{name}.video"][k], rtol=0, atol=1e-4)
+            torch.testing.assert_close(getattr(audio_passes, name), loop[f"{case}.out.{name}.audio"][k], rtol=0, atol=1e-4)
+    torch.testing.assert_close(final.video, loop[f"{case}.final.video"], rtol=1e-4, atol=5e-4)
+    torch.testing.assert_close(final.audio, loop[f"{case}.final.audio"], rtol=1e-4, atol=5e-4)
+
+
+def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit):
+    from engine.passes import Conditioning, GuidedPasses
+
+    loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
+    conditioning = Conditioning.build(loop["t2av.in.ctx_pos"], loop["t2av.in.ctx_neg"], [3], [loop["t2av.in.spk_embed"]])
+    video, audio, t = loop["t2av.init.video"], loop["t2av.init.audio"], torch.tensor([999])
+    together = GuidedPasses(tiny_dit, conditioning, GuidanceScales())(video, audio, t)
+    one_by_one = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), token_budget=1)(video, audio, t)
+    for a, b in zip(together, one_by_one):
+        for name in ("cond", "uncond", "align", "timbre"):
+            torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5)

@@ -239,6 +239,8 @@ def check_spans(doc: YamlDoc) -> None:
         elif name == "line" and find_spans(text):
             doc.error(loc, "a dialogue line is already spoken: it needs no span markup",
                       "write just the words, without ~~ or <S>…<E>")
+        elif name in SPEECH_FIELDS and any(not words.strip() for words in find_spans(text)):
+            doc.error(loc, f"empty speech span in {name}", "write the spoken words between the marks, or remove them")
         elif name in TEXT_FIELDS and find_spans(text):
             doc.error(loc, f"speech span in `{name}`: only `action` and `dialogue` are spoken",
                       "move the words into `dialogue`, or into `action` as ~~words~~")

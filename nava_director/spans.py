@@ -22,9 +22,14 @@ class Span:
     index: int  # position among the shot's spans, in caption order
 
 
+def _words(match: re.Match) -> str:
+    """The words of one matched span, whichever markup wrote it."""
+    return match.group(1) if match.group(1) is not None else match.group(2)
+
+
 def find_spans(text: str) -> list[str]:
     """The span texts written in ``text`` (either markup), in order."""
-    return [a if a is not None else b for a, b in SPAN_RE.findall(text)]
+    return [_words(m) for m in SPAN_RE.finditer(text)]
 
 
 def unbalanced(text: str) -> str | None:
@@ -38,12 +43,12 @@ def unbalanced(text: str) -> str | None:
 
 def to_model_markup(text: str) -> str:
     """``~~words~~`` -> ``<S>words<E>``; text already in model markup is unchanged."""
-    return SPAN_RE.sub(lambda m: f"<S>{m.group(1) if m.group(1) is not None else m.group(2)}<E>", text)
+    return SPAN_RE.sub(lambda m: f"<S>{_words(m)}<E>", text)
 
 
 def to_storyboard_markup(text: str) -> str:
     """``<S>words<E>`` -> ``~~words~~``."""
-    return SPAN_RE.sub(lambda m: f"~~{m.group(1) if m.group(1) is not None else m.group(2)}~~", text)
+    return SPAN_RE.sub(lambda m: f"~~{_words(m)}~~", text)
 
 
 def strip_spans(text: str) -> str:

@@ -279,6 +279,15 @@ CASES = {
         "        action: 她说<S>你好<E>，又说<S>再见\n",
         "bad.yaml:6:17: scenes[0].shots[0].action: unmatched '<S>' in action",
     ),
+    "empty span in action": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - id: a\n"
+        "        duration: 4\n"
+        "        action: 她张了张嘴<S> <E>\n",
+        "bad.yaml:6:17: scenes[0].shots[0].action: empty speech span in action",
+    ),
     "stray <E> in setting": (
         "scenes:\n"
         "  - id: s\n"

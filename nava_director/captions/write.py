@@ -1,0 +1,134 @@
+"""Captions for a storyboard's shots: the one entry point the render and the CLI call.
+
+:func:`write_captions` picks the writer (:func:`choose_writer`), writes every shot's
+template caption, and for an LLM writer looks each shot up in the cache, then rewrites
+only the missing ones — many at once, each through the span guard — and caches them.
+A vLLM server is started only when some caption is missing and no server URL is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from nava_director.captions.brief import ShotBrief, shot_briefs
+from nava_director.captions.cache import CaptionCache, caption_key
+from nava_director.captions.guard import checked, guarded
+from nava_director.captions.prompt import PROMPT_VERSION
+from nava_director.captions.result import WRITERS, CaptionResult
+from nava_director.captions.server import VllmServer
+from nava_director.captions.template import TEMPLATE_VERSION, write_template
+from nava_director.captions.vllm import DEFAULT_MODEL, VllmRewriter, served_model
+from nava_director.config import Settings
+from nava_director.errors import InputError
+from nava_director.loader import LoadedStoryboard
+
+
+class Rewriter(Protocol):
+    writer: str
+
+    async def rewrite(self, brief: ShotBrief, draft: str) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+
+def choose_writer(requested: str, settings: Settings, recorded_writer: str | None = None) -> tuple[str, str]:
+    """The writer that will write the captions, and why (``plan`` shows it).
+
+    ``auto`` keeps a project's recorded writer (so starting a server does not silently
+    re-render a film), else uses vLLM when a server URL or model is configured.
+    """
+    if requested != "auto":
+        if requested not in WRITERS:
+            raise InputError(f"unknown caption writer {requested!r}", hint=f"use auto or one of {', '.join(WRITERS)}")
+        return requested, f"rewriter = {requested}"
+    if recorded_writer is not None:
+        return recorded_writer, f"the project's takes were made with {recorded_writer} captions"
+    if settings.vllm_url:
+        return "vllm", f"a vLLM server is configured ({settings.source('vllm_url')}: {settings.vllm_url})"
+    if settings.vllm_model:
+        return "vllm", f"a rewriter model is configured ({settings.source('vllm_model')}: {settings.vllm_model})"
+    return "template", "no vLLM server or model configured (set NAVA_VLLM_URL or --vllm-url to rewrite with Qwen3)"
+
+
+def rewriter_model(writer: str, settings: Settings) -> str:
+    """The model id that enters the cache key (asks a running server when none is configured)."""
+    if writer == "transformers":
+        if not settings.vllm_model:
+            raise InputError("the transformers rewriter needs a local model",
+                             hint="give its folder with --vllm-model PATH")
+        return settings.vllm_model
+    if settings.vllm_model:
+        return settings.vllm_model
+    return served_model(settings.vllm_url) if settings.vllm_url else DEFAULT_MODEL
+
+
+@contextmanager
+def open_rewriter(writer: str, model: str, settings: Settings) -> Iterator[Rewriter]:
+    if writer == "transformers":
+        from nava_director.captions.transformers_rewriter import TransformersRewriter
+
+        yield TransformersRewriter(model)
+    elif settings.vllm_url:
+        yield VllmRewriter(settings.vllm_url, model)
+    else:
+        with VllmServer(model, settings.vllm_python) as url:
+            yield VllmRewriter(url, model)
+
+
+async def rewrite_all(rewriter: Rewriter, jobs: list[tuple[ShotBrief, str, str]], requested: str) -> list[CaptionResult]:
+    """Rewrite every (brief, draft, key) at once, each through the span guard."""
+
+    async def one(brief: ShotBrief, draft: str, key: str) -> CaptionResult:
+        result = await guarded(lambda: rewriter.rewrite(brief, draft), brief.spans, draft)
+        writer = "template" if result.fallback else rewriter.writer
+        return CaptionResult(result.caption, writer, requested, result.fallback, key, result.problems)
+
+    try:
+        return list(await asyncio.gather(*(one(*job) for job in jobs)))
+    finally:
+        await rewriter.aclose()
+
+
+def write_captions(
+    loaded: LoadedStoryboard,
+    shot_ids: list[str] | None = None,
+    *,
+    rewriter: str | None = None,
+    settings: Settings = Settings(),
+    cache_dir: Path | None = None,
+    recorded_writer: str | None = None,
+) -> dict[str, CaptionResult]:
+    """Each named shot's caption (all shots when ``shot_ids`` is None), in storyboard order.
+
+    ``rewriter``: auto | template | vllm | transformers (None: ``settings.rewriter``).
+    ``cache_dir``: the project's ``captions/`` folder (None: no cache).
+    ``recorded_writer``: the writer in the project's manifest, which ``auto`` keeps.
+    """
+    known = {shot.id for _, shot in loaded.storyboard.shots()}
+    if unknown := [s for s in shot_ids or [] if s not in known]:
+        raise InputError(f"no shot {', '.join(map(repr, unknown))} in {loaded.path}",
+                         hint=f"shots: {', '.join(known)}")
+    writer, _ = choose_writer(rewriter or settings.rewriter, settings, recorded_writer)
+    briefs = shot_briefs(loaded.storyboard, shot_ids)
+    drafts = {b.shot_id: checked(write_template(b), b.spans, "template") for b in briefs}
+    if writer == "template":
+        return {b.shot_id: CaptionResult(drafts[b.shot_id], "template", "template", False,
+                                         caption_key("template", None, TEMPLATE_VERSION, b.as_dict()))
+                for b in briefs}
+
+    model = rewriter_model(writer, settings)
+    cache = CaptionCache(cache_dir)
+    keys = {b.shot_id: caption_key(writer, model, f"{PROMPT_VERSION}+{TEMPLATE_VERSION}", b.as_dict())
+            for b in briefs}
+    results = {b.shot_id: cache.get(keys[b.shot_id]) for b in briefs}
+    missing = [(b, drafts[b.shot_id], keys[b.shot_id]) for b in briefs if results[b.shot_id] is None]
+    if missing:
+        with open_rewriter(writer, model, settings) as llm:
+            rewritten = asyncio.run(rewrite_all(llm, missing, writer))
+        for (brief, _, _), result in zip(missing, rewritten):
+            cache.put(result)
+            results[brief.shot_id] = result
+    return {b.shot_id: results[b.shot_id] for b in briefs}

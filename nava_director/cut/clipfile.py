@@ -92,8 +92,15 @@ def add_video_stream(container, width: int, height: int, fps: int, crf: int = 18
         )
     stream = container.add_stream(VIDEO_CODEC, rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, PIX_FMT
-    stream.options = {"crf": str(crf), "preset": "medium"}
+    stream.options = x264_options(fps, crf)
     return stream
+
+
+def x264_options(fps: int, crf: int) -> dict[str, str]:
+    """Closed one-second GOPs and content-independent headers ("stitchable"), so that whole
+    GOPs of any clip can be stream-copied into a film next to freshly encoded frames."""
+    params = f"keyint={fps}:min-keyint={fps}:scenecut=0:open-gop=0:stitchable=1"
+    return {"crf": str(crf), "preset": "medium", "x264-params": params}
 
 
 def add_audio_stream(container):

@@ -51,6 +51,11 @@ VllmUrlOpt = Annotated[
     typer.Option("--vllm-url", help="A running OpenAI-compatible server (or env NAVA_VLLM_URL).",
                  show_default=False),
 ]
+VllmModelOpt = Annotated[
+    Optional[str],
+    typer.Option("--vllm-model", help="The rewriter model: served at --vllm-url, or a model to start a "
+                 "vLLM server with (a local folder for --rewriter transformers).", show_default=False),
+]
 SizeOpt = Annotated[
     Optional[str],
     typer.Option("--size", help="Render at WIDTHxHEIGHT instead of the format's size, e.g. 640x352.",

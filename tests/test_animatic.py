@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PIL import Image
 
 from nava_director.engines.animatic import AnimaticEngine
@@ -64,18 +65,35 @@ def _pitch(signal: np.ndarray) -> float:
 
 def test_each_line_is_shown_and_voiced_in_its_own_slot():
     clip = AnimaticEngine().render(request(speech=DIALOGUE))
-    silent = AnimaticEngine().render(request())
+    reworded = [SpeechLine("好久没见。", "chen", "陈默", None), SpeechLine("你总算来了。", "lin", "林然", None)]
+    other = AnimaticEngine().render(request(speech=reworded))  # same lengths: same slots
     slots = time_lines([line.text for line in DIALOGUE], FRAMES / 24)
     for i in range(FRAMES):
         speaking = any(s.contains(i / 24) for s in slots)
-        assert speaking == (not np.array_equal(clip.frames[i], silent.frames[i])), i
-    voice = clip.audio - silent.audio  # the bed is the same (same seed); what is left is the voices
+        assert speaking == (not np.array_equal(clip.frames[i], other.frames[i])), i
+    voice = clip.audio - AnimaticEngine().render(request()).audio  # the same bed (same seed) cancels
     for slot, line in zip(slots, DIALOGUE):
         part = voice[0, int(slot.start * SAMPLE_RATE) : int(slot.speech_end * SAMPLE_RATE)]
         assert np.sqrt(np.mean(part**2)) > 0.02
         assert abs(np.log2(_pitch(part) / character_pitch(line.speaker))) < 0.3  # the character's own
     assert abs(np.abs(voice[:, : int(slots[0].start * SAMPLE_RATE)]).max()) < 1e-6
     assert character_pitch("chen") != character_pitch("lin")
+
+
+def test_a_cast_voice_sets_the_pitch_and_shows_on_the_card(tmp_path):
+    t = np.arange(24_000) / 16_000
+    clips = []
+    for hz in (140, 260):
+        wav = tmp_path / f"voice{hz}.wav"
+        sf.write(wav, (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), 16_000)
+        line = SpeechLine("你终于来了。", "lin", "林然", wav)
+        clip = AnimaticEngine().render(request(speech=[line]))
+        slot = time_lines([line.text], FRAMES / 24)[0]
+        part = (clip.audio - AnimaticEngine().render(request()).audio)[0]
+        part = part[int(slot.start * SAMPLE_RATE) : int(slot.speech_end * SAMPLE_RATE)]
+        assert abs(np.log2(_pitch(part) / hz)) < 0.2
+        clips.append(clip)
+    assert all(not np.array_equal(a, b) for a, b in zip(*(c.frames for c in clips)))  # a new voice shows
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,7 @@ class CardText:
     camera: str
     action: str
     speech: str | None = None  # "Name：line", or None between lines
+    cast: str = ""  # who speaks in the shot and at what pitch their voice is heard
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def _rows(text: CardText, width: int, px: int) -> tuple[list[Row], list[Row]]:
     small = max(MIN_FONT_PX, px - 2)
     room = width - 2 * _pad(px)
     top = [Row(text.heading, INK, px)]
-    top += [Row(r, META_INK, small) for r in wrap(text.camera, font(small), room)]
+    for meta in (text.camera, text.cast):
+        top += [Row(r, META_INK, small) for r in wrap(meta, font(small), room)]
     bottom = [Row(r, INK, px) for r in wrap(text.action, font(px), room)]
     bottom += [Row(r, SPEECH_INK, px) for r in wrap(text.speech or "", font(px), room)]
     return top, bottom

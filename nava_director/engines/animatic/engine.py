@@ -18,7 +18,7 @@ from PIL import Image
 
 from nava_director.engines.animatic.card import CardText, overlay, plate
 from nava_director.engines.animatic.motion import Camera, parse_move, viewports
-from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, VoicedLine, scratch_audio
+from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, VoicedLine, scratch_audio, voice_pitch
 from nava_director.engines.base import Clip, Progress, ShotRequest, SpeechLine
 from nava_director.errors import InputError
 from nava_director.spans import SPAN_RE
@@ -32,11 +32,17 @@ def _spoken(line: SpeechLine) -> str:
     return f"{who}：{line.text}" if who else f"“{line.text}”"
 
 
-def _card_text(request: ShotRequest, speaking: SpeechLine | None) -> CardText:
+def _cast(request: ShotRequest, pitches: list[float]) -> str:
+    """"林然 ♪220 Hz · 陈默 ♪131 Hz": each speaker once, at the pitch their lines are voiced."""
+    voiced = {line.name or line.speaker: pitch for line, pitch in zip(request.speech, pitches) if line.speaker}
+    return " · ".join(f"{who} ♪{pitch:.0f} Hz" for who, pitch in voiced.items())
+
+
+def _card_text(request: ShotRequest, speaking: SpeechLine | None, cast: str) -> CardText:
     card = request.card
     heading = " · ".join(part for part in (card.get("scene"), card.get("shot") or request.shot_id) if part)
     action = SPAN_RE.sub(lambda m: f"“{m.group(1) or m.group(2)}”", card.get("action", ""))
-    return CardText(heading, card.get("camera", ""), action, _spoken(speaking) if speaking else None)
+    return CardText(heading, card.get("camera", ""), action, _spoken(speaking) if speaking else None, cast)
 
 
 class AnimaticEngine:
@@ -62,6 +68,8 @@ class AnimaticEngine:
             still = plate(width, height, request.card.get("scene", ""), request.shot_id, plate_rng)
 
         timings = time_lines([line.text for line in request.speech], seconds)
+        pitches = [voice_pitch(line.voice, line.speaker) for line in request.speech]
+        cast = _cast(request, pitches)
         layers: dict[int | None, Image.Image] = {}
         camera = Camera(still)
         frames = np.empty((count, height, width, 3), np.uint8)
@@ -70,12 +78,13 @@ class AnimaticEngine:
             now = next((k for k, slot in enumerate(timings) if slot.contains(i / request.fps)), None)
             if now not in layers:
                 speaking = request.speech[now] if now is not None else None
-                layers[now] = overlay(_card_text(request, speaking), width, height)
+                layers[now] = overlay(_card_text(request, speaking, cast), width, height)
             shot = camera.shoot(view).convert("RGBA")
             frames[i] = np.asarray(Image.alpha_composite(shot, layers[now]).convert("RGB"))
             if progress:
                 progress(i + 1, count, "frames")
 
-        voiced = [VoicedLine(line.text, line.speaker, slot) for line, slot in zip(request.speech, timings)]
+        voiced = [VoicedLine(line.text, line.speaker, pitch, slot)
+                  for line, pitch, slot in zip(request.speech, pitches, timings)]
         audio = scratch_audio(voiced, request.card.get("sound", ""), seconds, audio_rng)
         return Clip(frames=frames, audio=audio, sample_rate=SAMPLE_RATE, fps=request.fps)

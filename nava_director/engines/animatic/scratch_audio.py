@@ -7,11 +7,12 @@ Enough to judge timing and who talks when; nothing here pretends to be the real 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
 
 from nava_director.speech_timing import TimedLine, syllables
 
@@ -27,6 +28,7 @@ VOWELS = np.array([(730, 1090), (270, 2290), (300, 870), (530, 1840), (570, 840)
 class VoicedLine:
     text: str
     speaker: str | None  # character id; None: a span nobody voices (a neutral tone)
+    pitch: float  # Hz
     timing: TimedLine
 
 
@@ -36,8 +38,36 @@ def _unit(text: str) -> float:
 
 
 def character_pitch(speaker: str | None) -> float:
-    """A character's fundamental in Hz: 95–255 Hz, the same for the same id in every shot."""
+    """A character's fundamental in Hz when no voice is cast: 95–255 Hz, stable per id."""
     return 175.0 if speaker is None else 95.0 + 160.0 * _unit(speaker)
+
+
+@functools.cache
+def _voice_pitch(path: Path, size: int, mtime_ns: int) -> float | None:
+    import soundfile as sf
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)[: 3 * rate]
+    window, hop = int(0.04 * rate), int(0.02 * rate)
+    lags = np.arange(rate // 400, rate // 70)
+    frames = [mono[s : s + window] for s in range(0, len(mono) - window, hop)]
+    loud = max((float(np.sqrt(np.mean(f**2))) for f in frames), default=0.0)
+    pitches = []
+    for frame in frames:
+        if np.sqrt(np.mean(frame**2)) < 0.3 * loud or loud == 0:
+            continue
+        corr = np.correlate(frame, frame, "full")[window - 1 :]
+        pitches.append(rate / lags[np.argmax(corr[lags])])
+    return float(np.median(pitches)) if pitches else None
+
+
+def voice_pitch(path: Path | None, speaker: str | None) -> float:
+    """The pitch a line is voiced at: the cast voice's own median pitch, else the id's."""
+    if path is not None and path.is_file():
+        stat = path.stat()
+        if (pitch := _voice_pitch(path, stat.st_size, stat.st_mtime_ns)) is not None:
+            return round(pitch)
+    return character_pitch(speaker)
 
 
 def _formant_gain(freqs: np.ndarray, formants: np.ndarray) -> np.ndarray:
@@ -71,6 +101,8 @@ def voice(text: str, seconds: float, f0: float, rng: np.random.Generator) -> np.
 
 def bed(seconds: float, sound: str, rng: np.random.Generator) -> np.ndarray:
     """Soft stereo brown noise [2,N] that swells slowly; ``sound`` sets its colour and swell."""
+    from scipy.signal import lfilter
+
     n = int(round(seconds * SAMPLE_RATE))
     white = rng.standard_normal((2, n))
     leak = 0.995 - 0.01 * _unit(sound)  # darker or brighter rumble per described sound
@@ -89,7 +121,7 @@ def scratch_audio(
     speakers = list(dict.fromkeys(line.speaker for line in lines if line.speaker is not None))
     for line in lines:
         start = int(round(line.timing.start * SAMPLE_RATE))
-        tone = voice(line.text, line.timing.speech_end - line.timing.start, character_pitch(line.speaker), rng)
+        tone = voice(line.text, line.timing.speech_end - line.timing.start, line.pitch, rng)
         tone = tone[: audio.shape[1] - start]
         side = speakers.index(line.speaker) if line.speaker in speakers else -1  # -1: centre
         pan = {0: (0.8, 0.55), 1: (0.55, 0.8)}.get(side % 2 if side >= 0 else -1, (0.7, 0.7))

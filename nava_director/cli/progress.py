@@ -1,0 +1,36 @@
+"""The render's live display: shots done / total, the current shot, the engine's steps."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class RichProgress:
+    """Implements ``nava_director.render.Progress`` with two rich bars; a context manager."""
+
+    def __init__(self, console: Console):
+        self.bars = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        )
+        self.shots = self.bars.add_task("shots", total=1, visible=False)
+        self.steps = self.bars.add_task("", total=1, visible=False)
+
+    def __enter__(self) -> RichProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bars.stop()
+
+    def start(self, shots: int) -> None:
+        self.bars.update(self.shots, total=shots, completed=0, visible=True)
+
+    def shot(self, shot_id: str, done: int, note: str) -> None:
+        label = f"shot [bold]{shot_id}[/]" if shot_id else note
+        self.bars.update(self.shots, completed=done, description=f"shots · {label}")
+        self.bars.update(self.steps, completed=0, visible=False)
+
+    def step(self, done: int, total: int, what: str) -> None:
+        self.bars.update(self.steps, completed=done, total=total, description=f"  {what}", visible=True)

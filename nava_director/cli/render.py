@@ -1,0 +1,81 @@
+"""`nava-director render SB.yaml`: render what changed, make new takes, cut the film."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from nava_director.cli import app
+from nava_director.cli._common import (
+    DebugOpt, EngineOpt, JsonOpt, OutOpt, RewriterOpt, SizeOpt, StoryboardArg, VllmUrlOpt, WeightsOpt,
+    output, print_diagnostics, run, stderr,
+)
+from nava_director.cli.progress import RichProgress
+from nava_director.config import load_settings
+from nava_director.render import Director, RenderOptions, render as render_storyboard
+from nava_director.store import Report
+
+ShotOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--shot", help="Make new takes of this shot (repeatable).", show_default=False),
+]
+TakesOpt = Annotated[Optional[int], typer.Option("--takes", help="New takes per shot.", show_default=False)]
+SeedOpt = Annotated[
+    Optional[int],
+    typer.Option("--seed", help="Seed of the first new take (default: the next unused).", show_default=False),
+]
+StepsOpt = Annotated[
+    Optional[int], typer.Option("--steps", help="Sampling steps (default: the storyboard's).", show_default=False)
+]
+
+
+def _summary(report: Report) -> Table:
+    table = Table(show_header=False, box=None)
+    if not report.rendered and not report.failed:
+        film = "film up to date, not cut again" if report.film and not report.film.get("cut") else "film cut"
+        table.add_row("nothing changed", f"{len(report.reused)} shot(s) reused, nothing rendered; {film}")
+    for label, shots in (("rendered", report.rendered), ("reused", report.reused),
+                         ("stale", report.stale), ("locked", report.locked)):
+        if shots:
+            table.add_row(label, ", ".join(shots))
+    for failure in report.failed:
+        table.add_row("[red]failed[/]", f"{failure.shot}: {failure.error}")
+    if report.film:
+        table.add_row("film", str(report.film.get("path", "")))
+    table.add_row("time", f"{report.timings.get('total_s', 0):.1f} s")
+    return table
+
+
+@app.command()
+def render(
+    storyboard: StoryboardArg,
+    shot: ShotOpt = None,
+    takes: TakesOpt = None,
+    seed: SeedOpt = None,
+    engine: EngineOpt = None,
+    out: OutOpt = None,
+    size: SizeOpt = None,
+    rewriter: RewriterOpt = None,
+    vllm_url: VllmUrlOpt = None,
+    weights: WeightsOpt = None,
+    steps: StepsOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Render the storyboard: only what changed, new takes where asked, then the film."""
+
+    def go() -> Report:
+        flags = {"engine": engine, "out": out, "size": size, "rewriter": rewriter, "vllm_url": vllm_url,
+                 "weights": weights}
+        director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
+        print_diagnostics(director.plan.storyboard.warnings)
+        options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed, steps=steps)
+        with RichProgress(stderr) as progress:
+            return render_storyboard(director, options, progress)
+
+    report = run(go, debug=debug)
+    output(report.model_dump(mode="json"), as_json, lambda: _summary(report))
+    if report.failed:
+        raise typer.Exit(1)

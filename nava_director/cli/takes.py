@@ -1,0 +1,83 @@
+"""`takes`, `pick`, `lock`, `unlock`: list a shot's takes and choose which one the film uses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from nava_director.cli import app
+from nava_director.cli._common import (
+    DebugOpt, EngineOpt, JsonOpt, OutOpt, SizeOpt, StoryboardArg, WeightsOpt, output, run, stdout,
+)
+from nava_director.config import load_settings
+from nava_director.render import Director, ShotState, pick as pick_take, set_locked, status
+
+ShotArg = Annotated[str, typer.Argument(help="The shot id.", show_default=False)]
+
+
+def _director(storyboard, out=None, engine=None, weights=None, size=None) -> Director:
+    flags = {"out": out, "engine": engine, "weights": weights, "size": size}
+    return Director(storyboard, load_settings(storyboard, flags))
+
+
+def _rows(states: list[ShotState]) -> list[dict]:
+    return [
+        {"shot": s.job.shot, "status": s.status, "key": s.key, "chosen": s.chosen.n if s.chosen else None,
+         "picked": s.entry.picked, "locked": s.entry.locked,
+         "takes": [{"n": t.n, "seed": t.seed, "current": t.key == s.key, "clip": str(t.clip)} for t in s.takes]}
+        for s in states
+    ]
+
+
+def _table(rows: list[dict]) -> Table:
+    table = Table("shot", "take", "seed", "made from", "")
+    for row in rows:
+        table.add_row(row["shot"], "—", "", "", f"[yellow]{row['status']}[/] (no take)" if not row["takes"] else "")
+        for take in row["takes"]:
+            mark = ("chosen" if take["n"] == row["chosen"] else "") + (" · picked" if take["n"] == row["picked"] else "")
+            mark += " · locked" if row["locked"] and take["n"] == row["chosen"] else ""
+            table.add_row("", f"{take['n']:03d}", str(take["seed"]),
+                          "current inputs" if take["current"] else "[dim]older inputs[/]", mark)
+        if row["takes"] and row["status"] == "stale":
+            table.add_row("", "", "", "", "[yellow]stale: renders again[/]")
+    return table
+
+
+@app.command()
+def takes(
+    storyboard: StoryboardArg,
+    shot: Annotated[Optional[str], typer.Argument(help="Only this shot.", show_default=False)] = None,
+    out: OutOpt = None,
+    engine: EngineOpt = None,
+    weights: WeightsOpt = None,
+    size: SizeOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """List the takes of every shot (or one): seed, whether current, which one the film uses."""
+    states = run(lambda: status(_director(storyboard, out, engine, weights, size)), debug=debug)
+    rows = [r for r in _rows(states) if shot is None or r["shot"] == shot]
+    output(rows, as_json, lambda: _table(rows))
+
+
+@app.command()
+def pick(storyboard: StoryboardArg, shot: ShotArg, n: int, out: OutOpt = None, debug: DebugOpt = False) -> None:
+    """Use take N of SHOT in the film; the shots continued from it become stale."""
+    take = run(lambda: pick_take(_director(storyboard, out), shot, n), debug=debug)
+    stdout.print(f"{shot}: take {take.n:03d} (seed {take.seed}) chosen", markup=False)
+
+
+@app.command()
+def lock(storyboard: StoryboardArg, shot: ShotArg, out: OutOpt = None, debug: DebugOpt = False) -> None:
+    """Keep SHOT's chosen take however its inputs change."""
+    entry = run(lambda: set_locked(_director(storyboard, out), shot, True), debug=debug)
+    stdout.print(f"{shot}: take {entry.chosen:03d} locked", markup=False)
+
+
+@app.command()
+def unlock(storyboard: StoryboardArg, shot: ShotArg, out: OutOpt = None, debug: DebugOpt = False) -> None:
+    """Let SHOT follow its inputs again."""
+    run(lambda: set_locked(_director(storyboard, out), shot, False), debug=debug)
+    stdout.print(f"{shot}: unlocked", markup=False)

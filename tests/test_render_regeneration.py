@@ -1,0 +1,70 @@
+"""Only what changed renders again: no change, an edited shot, a swapped voice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from storyboard_project import ROOT, director, edit, make_storyboard, write_voice
+
+from nava_director.render import render
+
+
+def first_render(tmp_path):
+    sb = make_storyboard(tmp_path)
+    report = render(director(sb))
+    assert sorted(report.rendered) == ["a", "b", "c", "d", "e"] and not report.failed
+    return sb
+
+
+NO_CHANGE = """
+import sys
+from storyboard_project import director
+from nava_director.engines.animatic import AnimaticEngine
+from nava_director.render import render
+
+calls = []
+AnimaticEngine.render = lambda self, request, progress=None: calls.append(request.shot_id)
+report = render(director(__import__("pathlib").Path(sys.argv[1])))
+assert calls == [], calls
+assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"], report
+assert "torch" not in sys.modules, "a no-change run imported torch"
+print("film", report.film)
+"""
+
+
+def test_no_change_run_renders_nothing_imports_no_torch_and_cuts_nothing(tmp_path):
+    sb = first_render(tmp_path)
+    film = tmp_path / "sb.nava" / "film.mp4"
+    before = film.stat().st_mtime_ns
+    subprocess.run([sys.executable, "-c", NO_CHANGE, str(sb)], cwd=ROOT / "tests", check=True)
+    assert film.stat().st_mtime_ns == before  # not cut again
+    report = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
+    assert report["rendered"] == [] and report["stale"] == [] and report["failed"] == []
+
+
+def test_editing_a_shot_renders_exactly_it_and_its_continuations(tmp_path):
+    sb = first_render(tmp_path)
+    edit(sb, "陈默走进院子", "陈默慢慢走进院子")
+    report = render(director(sb))
+    assert report.rendered == ["c", "d"]
+    assert sorted(report.reused) == ["a", "b", "e"]
+    assert report.stale == ["c", "d"]
+
+
+def test_swapping_a_voice_renders_the_shots_where_that_character_speaks(tmp_path):
+    sb = first_render(tmp_path)
+    write_voice(tmp_path / "voices" / "lin.wav", 300)
+    report = render(director(sb))
+    assert report.rendered == ["b", "e"]  # lin speaks in b; e continues from b
+    assert sorted(report.reused) == ["a", "c", "d"]
+
+
+def test_reverting_an_edit_reuses_the_old_takes(tmp_path):
+    sb = first_render(tmp_path)
+    edit(sb, "林然站在院子里", "林然坐在院子里")
+    assert render(director(sb)).rendered == ["a", "b", "e"]
+    edit(sb, "林然坐在院子里", "林然站在院子里")
+    report = render(director(sb))
+    assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"]

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 from storyboard_helpers import ROOT, load, make_project
 
-from nava_director.loader import load_storyboard, speaking_seconds
+from nava_director.checks import speaking_seconds
+from nava_director.loader import load_storyboard
 from nava_director.storyboard import Camera
 
 

@@ -1,0 +1,251 @@
+"""NAVAPipeline: a caption, voices and an optional first frame in; a Clip with sound out.
+
+``NAVAPipeline.from_pretrained(folder)`` finds the released component files
+(:mod:`engine.component_files`) and loads each through its module; ``generate(request)``
+encodes the text and voices, samples the joint latents (:mod:`engine.sampling`), and
+decodes picture and sound to the lengths of DESIGN §5.
+
+This module imports no torch until a pipeline is built, so :func:`weights_id` is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.component_files import ComponentFiles, fingerprint, locate
+from engine.errors import EngineError, WeightsError
+from engine.guidance import GuidanceScales
+from engine.lengths import FPS, SAMPLE_RATE, audio_samples, audio_tokens, fit_audio, latent_frames
+from engine.request import NEGATIVE_PROMPT, Clip, GenerateRequest
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "NAVAPipeline",
+    "GenerateRequest",
+    "Clip",
+    "GuidanceScales",
+    "NEGATIVE_PROMPT",
+    "EngineError",
+    "WeightsError",
+    "weights_id",
+]
+
+FULL_SIZE_PARAMETERS = 1_000_000_000  # above this a CPU run keeps the DiT in bf16 (fp32 needs 25 GB)
+PEAK = 0.95  # the reference peak-normalises the decoded audio to this
+SIZE_MULTIPLE = 32  # 16x VAE downsampling, then the DiT's 2x2 patches
+
+
+def weights_id(folder: str | Path) -> str:
+    """A short id of the weights in ``folder`` (names, sizes, first bytes; no full read)."""
+    return fingerprint(locate(folder))
+
+
+def dit_config(path: Path):
+    """The DiT's config: the JSON ``config`` a tiny file stores in its metadata, else the released 6.3B."""
+    from engine.config import ModelConfig
+
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(path, framework="pt") as f:
+            stored = (f.metadata() or {}).get("config")
+        if stored:
+            return ModelConfig.from_dict(json.loads(stored))
+    return ModelConfig.preset("nava-6.3b")
+
+
+@dataclass
+class Precision:
+    device: torch.device
+    dit: torch.dtype  # the DiT's weights and compute
+    encoders: torch.dtype  # text encoder and video VAE
+
+    @classmethod
+    def choose(cls, device: torch.device, dit_parameters: int, dtype: torch.dtype | None) -> Precision:
+        """bf16 on GPU; on CPU fp32 for small models and bf16 for the full-size one (or ``dtype``)."""
+        import torch
+
+        if dtype is None:
+            large = dit_parameters > FULL_SIZE_PARAMETERS
+            dtype = torch.bfloat16 if device.type != "cpu" or large else torch.float32
+        return cls(device, dtype, dtype)
+
+
+class NAVAPipeline:
+    def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, precision: Precision, offload: bool):
+        self.dit = dit
+        self.text_encoder = text_encoder
+        self.speaker = speaker
+        self.video_vae = video_vae
+        self.audio_vae = audio_vae
+        self.precision = precision
+        self.offload = offload
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
+        offload: bool = False,
+    ) -> NAVAPipeline:
+        """Load every component from ``folder``; ``offload``: text encoder and speaker model
+        move to the CPU after use (when ``device`` is a GPU)."""
+        import torch
+
+        from engine.audio_vae import AudioVAE
+        from engine.speaker import SpeakerEncoder
+        from engine.text import TextEncoder
+        from engine.video_vae import VideoVAE
+        from engine.weights import CheckpointFile, load_wan_av
+
+        files: ComponentFiles = locate(folder)
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        shapes = CheckpointFile(files.dit).shapes()
+        precision = Precision.choose(device, sum(math.prod(s) for s in shapes.values()), dtype)
+        home = torch.device("cpu") if offload else device
+        return cls(
+            dit=load_wan_av(files.dit, dit_config(files.dit), dtype=precision.dit, device=device),
+            text_encoder=_text_encoder(TextEncoder, files, precision.encoders, home),
+            speaker=SpeakerEncoder.from_file(files.speaker, device=home),
+            video_vae=VideoVAE.load(files.video_vae, dtype=precision.encoders, device=device),
+            audio_vae=AudioVAE.from_file(files.audio_vae, device=device),
+            precision=precision,
+            offload=offload,
+        )
+
+    # -- generate ---------------------------------------------------------------------------
+
+    def generate(self, request: GenerateRequest) -> Clip:
+        import torch
+
+        from engine.passes import Conditioning, GuidedPasses
+        from engine.sampling import initial_noise, reimpose_first_frame, sample
+
+        request = _checked(request)
+        width, height = _generation_size(request.width, request.height)
+        with torch.no_grad():
+            conditioning = self._conditioning(request, Conditioning)
+            first = self._first_frame_latent(request.first_frame, width, height)
+            channels = self.video_vae.latent_channels
+            video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
+            noise = initial_noise(video_shape, (audio_tokens(request.frames), self.audio_vae.token_dim), request.seed)
+            denoiser = GuidedPasses(self.dit, conditioning, request.guidance, first_frame_clean=first is not None)
+            report = request.progress
+            latents = sample(
+                denoiser,
+                noise,
+                request.steps,
+                request.guidance,
+                first_frame=first,
+                progress=(lambda done, total: report(done, total, "denoising")) if report else None,
+            )
+            if first is not None and request.reimpose_first_frame:
+                latents.video = reimpose_first_frame(latents.video, first)
+            frames = self._decode_video(latents.video, request, width, height)
+            audio = self._decode_audio(latents.audio, request.frames)
+        return Clip(frames=frames, audio=audio, sample_rate=SAMPLE_RATE, fps=FPS)
+
+    def _conditioning(self, request: GenerateRequest, conditioning_cls):
+        """Text contexts, speaker slots and embeddings; encoders offloaded after use if asked."""
+        device = self.precision.device
+        with _on(self.text_encoder.model, device, self.offload):
+            prompt, negative = self.text_encoder.encode([request.prompt, request.negative_prompt])
+        slots = prompt.speaker_slots
+        if len(request.speaker_wavs) > len(slots):
+            raise EngineError(
+                f"{len(request.speaker_wavs)} voices for {len(slots)} speech span(s) in the prompt",
+                hint="give one voice (or None) per <S>…<E> span, in order",
+            )
+        voices = list(request.speaker_wavs) + [None] * (len(slots) - len(request.speaker_wavs))
+        with _on(self.speaker.model, device, self.offload):
+            embeddings = [self.speaker.embed_file(v) if v is not None else None for v in voices]
+        return conditioning_cls.build(prompt.context, negative.context, slots, embeddings)
+
+    def _first_frame_latent(self, image: np.ndarray | None, width: int, height: int):
+        """The clean first frame, encoded alone: ``[z, 1, h, w]`` fp32 (None without one)."""
+        if image is None:
+            return None
+        import torch
+
+        pixels = _fit_image(image, width, height)
+        tensor = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+        return self.video_vae.encode_image(tensor)[0].float()
+
+    def _decode_video(self, latent, request: GenerateRequest, width: int, height: int) -> np.ndarray:
+        import torch
+
+        video = self.video_vae.decode(latent[None])[0]  # [3, T, H, W] in [-1, 1]
+        pixels = ((video.clamp(-1, 1) + 1) * 127.5).round().to("cpu", dtype=torch.uint8)
+        frames = pixels.permute(1, 2, 3, 0).numpy()[: request.frames]
+        top, left = (height - request.height) // 2, (width - request.width) // 2
+        return np.ascontiguousarray(frames[:, top : top + request.height, left : left + request.width])
+
+    def _decode_audio(self, tokens, frames: int) -> np.ndarray:
+        wave = self.audio_vae.decode(tokens[None])[0].float().cpu().numpy()  # [2, N] at 48 kHz
+        wave = fit_audio(wave, audio_samples(frames, SAMPLE_RATE))
+        return _peak_normalised(wave).astype(np.float32)
+
+
+def _checked(request: GenerateRequest) -> GenerateRequest:
+    if request.frames < 1 or (request.frames - 1) % 4:
+        raise EngineError(f"frames must be 4k + 1 (e.g. 121 for ~5 s at 24 fps), got {request.frames}")
+    if request.width < 2 or request.height < 2:
+        raise EngineError(f"cannot render {request.width}x{request.height}")
+    if request.steps < 1:
+        raise EngineError(f"steps must be at least 1, got {request.steps}")
+    if request.first_frame is not None:
+        image = np.asarray(request.first_frame)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise EngineError(f"the first frame must be uint8 [H, W, 3], got {image.dtype} {list(image.shape)}")
+        request = replace(request, first_frame=image)
+    return request
+
+
+def _generation_size(width: int, height: int) -> tuple[int, int]:
+    """The size the model renders at: each side rounded up to a multiple of 32 (then cropped)."""
+    return (math.ceil(width / SIZE_MULTIPLE) * SIZE_MULTIPLE, math.ceil(height / SIZE_MULTIPLE) * SIZE_MULTIPLE)
+
+
+def _fit_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` at the request's size placed in the generation size: resized to cover it, centred."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    size = (max(width, round(w * scale)), max(height, round(h * scale)))
+    resized = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    top, left = (size[1] - height) // 2, (size[0] - width) // 2
+    return resized[top : top + height, left : left + width]
+
+
+def _peak_normalised(wave: np.ndarray) -> np.ndarray:
+    peak = max(float(np.abs(wave).max()), 1e-12)
+    return np.clip(wave * (PEAK / peak), -1.0, 1.0)
+
+
+@contextmanager
+def _on(module: Any, device, offload: bool):
+    """Keeps ``module`` on ``device`` for a block; with ``offload``, back on the CPU after it."""
+    if offload:
+        module.to(device)
+    try:
+        yield module
+    finally:
+        if offload:
+            module.to("cpu")
+
+
+def _text_encoder(cls, files: ComponentFiles, dtype, device):
+    if files.text_encoder.is_dir():
+        return cls.from_pretrained(files.text_encoder, dtype=dtype, device=device, tokenizer=files.tokenizer)
+    return cls.from_file(files.text_encoder, files.tokenizer, dtype=dtype, device=device)

@@ -1,0 +1,83 @@
+"""The NAVA engine: the director's :class:`ShotRequest` through ``engine.pipeline``.
+
+Building it is cheap (no torch, no weights read): ``id`` needs only a fingerprint of the
+weight files' names, sizes and first bytes. The pipeline loads on the first render and
+stays loaded for the rest of the run.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+from nava_director.engines.base import Clip, Progress, ShotRequest
+from nava_director.errors import InputError, NavaError
+
+ENGINE_VERSION = "nava-1"  # bump when the same weights would render differently
+
+
+class NavaEngine:
+    def __init__(self, weights: Path | None = None):
+        if weights is None:
+            raise InputError(
+                "the nava engine needs the NAVA weights folder",
+                hint="pass --weights DIR or set NAVA_WEIGHTS (make a tiny one: python -m engine.make_tiny_weights DIR)",
+            )
+        self.weights = Path(weights)
+        self._pipeline = None
+
+    @cached_property
+    def id(self) -> str:
+        from engine.pipeline import weights_id
+
+        with _engine_errors():
+            return f"{ENGINE_VERSION}-{weights_id(self.weights)}"
+
+    def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
+        from engine.pipeline import GenerateRequest, GuidanceScales
+
+        speakers = [line.voice for line in request.speech]
+        generate = GenerateRequest(
+            prompt=request.caption,
+            speaker_wavs=speakers,
+            width=request.width,
+            height=request.height,
+            frames=request.frames,
+            seed=request.seed,
+            steps=request.steps,
+            guidance=_guidance(request.guidance, GuidanceScales),
+            first_frame=request.first_frame,
+            progress=progress,
+        )
+        with _engine_errors():
+            clip = self.pipeline.generate(generate)
+        return Clip(frames=clip.frames, audio=clip.audio, sample_rate=clip.sample_rate, fps=clip.fps)
+
+    @property
+    def pipeline(self):
+        if self._pipeline is None:
+            from engine.pipeline import NAVAPipeline
+
+            with _engine_errors():
+                self._pipeline = NAVAPipeline.from_pretrained(self.weights, offload=True)
+        return self._pipeline
+
+
+def _guidance(scales: dict[str, float] | None, cls):
+    known = {"s_v", "s_a", "s_va", "s_aa", "s_t"}
+    unknown = set(scales or {}) - known
+    if unknown:
+        raise InputError(f"unknown guidance scale(s): {', '.join(sorted(unknown))}", hint=f"use {', '.join(sorted(known))}")
+    return cls(**(scales or {}))
+
+
+@contextmanager
+def _engine_errors():
+    """The engine's errors as the director's (same message and hint)."""
+    from engine.pipeline import EngineError
+
+    try:
+        yield
+    except EngineError as error:
+        raise NavaError(error.message, hint=error.hint) from error

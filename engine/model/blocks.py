@@ -60,7 +60,7 @@ class Modulation(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        self.modulation = nn.Parameter(torch.zeros(1, 6, dim))
+        self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim**0.5)
 
     def forward(self, e0: torch.Tensor) -> ModulationOut:
         return ModulationOut(*(self.modulation.to(e0.dtype) + e0).unbind(dim=2))

@@ -16,7 +16,7 @@ class Head(nn.Module):
         super().__init__()
         self.norm = LayerNorm(dim, eps, elementwise_affine=False)
         self.head = nn.Linear(dim, out_dim)
-        self.modulation = nn.Parameter(torch.zeros(1, 2, dim))
+        self.modulation = nn.Parameter(torch.randn(1, 2, dim) / dim**0.5)
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """x, e: [B, L, dim] -> [B, L, out_dim]."""

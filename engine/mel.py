@@ -1,8 +1,8 @@
-"""Mel spectrograms with ``torch.stft`` and a slaney filterbank (what torchaudio computes).
+"""Mel spectrograms with ``torch.stft`` and triangular mel filterbanks (what torchaudio computes).
 
-torchaudio cannot be imported beside torch 2.13, so its ``MelSpectrogram`` (slaney scale,
-slaney area normalisation, magnitude or power) is written out here, in float32 as torchaudio
-does, so the numbers match it.
+torchaudio cannot be imported beside torch 2.13, so its ``MelSpectrogram`` (slaney or HTK
+scale, optional slaney area normalisation, magnitude or power) is written out here, in
+float32 as torchaudio does, so the numbers match it.
 """
 
 from __future__ import annotations
@@ -28,19 +28,39 @@ def slaney_mel_to_hz(mels: torch.Tensor) -> torch.Tensor:
     return torch.where(mels >= _MIN_LOG_MEL, log_part, _F_SP * mels)
 
 
+def hz_to_htk_mel(freq: float) -> float:
+    return 2595.0 * math.log10(1.0 + freq / 700.0)
+
+
+def htk_mel_to_hz(mels: torch.Tensor) -> torch.Tensor:
+    return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+
+
 def slaney_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
     """Triangular slaney-scale filters, area-normalised: ``[n_fft // 2 + 1, n_mels]`` float32."""
+    f_pts = _corner_frequencies(hz_to_slaney_mel, slaney_mel_to_hz, sample_rate, n_mels, f_min, f_max)
+    area = 2.0 / (f_pts[2 : n_mels + 2] - f_pts[:n_mels])
+    return _triangles(f_pts, sample_rate, n_fft) * area.unsqueeze(0)
+
+
+def htk_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
+    """Triangular HTK-scale filters peaking at 1 (no normalisation): ``[n_fft // 2 + 1, n_mels]`` float32."""
+    f_pts = _corner_frequencies(hz_to_htk_mel, htk_mel_to_hz, sample_rate, n_mels, f_min, f_max)
+    return _triangles(f_pts, sample_rate, n_fft)
+
+
+def _corner_frequencies(to_mel, to_hz, sample_rate: int, n_mels: int, f_min: float, f_max: float | None) -> torch.Tensor:
     f_max = sample_rate / 2 if f_max is None else f_max
+    return to_hz(torch.linspace(to_mel(f_min), to_mel(f_max), n_mels + 2))
+
+
+def _triangles(f_pts: torch.Tensor, sample_rate: int, n_fft: int) -> torch.Tensor:
     all_freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1)
-    m_pts = torch.linspace(hz_to_slaney_mel(f_min), hz_to_slaney_mel(f_max), n_mels + 2)
-    f_pts = slaney_mel_to_hz(m_pts)
     f_diff = f_pts[1:] - f_pts[:-1]
     slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)
     down = -slopes[:, :-2] / f_diff[:-1]
     up = slopes[:, 2:] / f_diff[1:]
-    filters = torch.clamp(torch.minimum(down, up), min=0.0)
-    area = 2.0 / (f_pts[2 : n_mels + 2] - f_pts[:n_mels])
-    return filters * area.unsqueeze(0)
+    return torch.clamp(torch.minimum(down, up), min=0.0)
 
 
 def spectrogram(wave: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, power: float) -> torch.Tensor:

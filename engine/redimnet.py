@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from einops.layers.torch import Rearrange
 from torch import nn
 
-from engine.mel import mel_spectrogram
+from engine.mel import htk_filterbank, mel_spectrogram
 
 # ---- configuration --------------------------------------------------------------------------
 
@@ -351,19 +351,19 @@ class Spectrogram(nn.Module):
 
 
 class MelScale(nn.Module):
-    def __init__(self, n_freqs: int, n_mels: int):
+    def __init__(self, n_fft: int, n_mels: int, f_min: float, f_max: float):
         super().__init__()
-        self.register_buffer("fb", torch.zeros(n_freqs, n_mels))  # stored in the checkpoint (HTK, no norm)
+        self.register_buffer("fb", htk_filterbank(16000, n_fft, n_mels, f_min, f_max))  # also in the checkpoint
 
 
 class MelPower(nn.Module):
     """Power mel spectrogram ``[B, N]`` -> ``[B, n_mels, 1 + N // hop]`` with the stored window and filterbank."""
 
-    def __init__(self, n_fft: int, win_length: int, hop: int, n_mels: int):
+    def __init__(self, n_fft: int, win_length: int, hop: int, n_mels: int, f_min: float, f_max: float):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.spectrogram = Spectrogram(win_length)
-        self.mel_scale = MelScale(n_fft // 2 + 1, n_mels)
+        self.mel_scale = MelScale(n_fft, n_mels, f_min, f_max)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mel_spectrogram(x, self.mel_scale.fb, self.n_fft, self.hop, self.spectrogram.window, power=2.0)
@@ -372,7 +372,20 @@ class MelPower(nn.Module):
 class MelBanks(nn.Module):
     """Wave ``[B, N]`` -> log-mel ``[B, F, T]`` with each bin's mean over time removed (float32)."""
 
-    def __init__(self, n_mels: int, hop_length: int, n_fft: int = 512, win_length: int = 400, norm_signal: bool = False, do_preemph: bool = True, spec_norm: str = "mn", sample_rate: int = 16000, **_augmentation):  # fmt: skip
+    def __init__(
+        self,
+        n_mels: int,
+        hop_length: int,
+        n_fft: int = 512,
+        win_length: int = 400,
+        f_min: float = 20,
+        f_max: float = 7600,
+        norm_signal: bool = False,
+        do_preemph: bool = True,
+        spec_norm: str = "mn",
+        sample_rate: int = 16000,
+        **training_only,  # SpecAugment settings: inactive in eval
+    ):
         super().__init__()
         if sample_rate != 16000 or spec_norm not in ("mn", "mvn"):
             raise ValueError(f"unsupported front end: sample_rate {sample_rate}, spec_norm {spec_norm!r}")
@@ -380,7 +393,7 @@ class MelBanks(nn.Module):
         self.torchfbank = nn.Sequential(
             SignalNorm() if norm_signal else nn.Identity(),
             PreEmphasis() if do_preemph else nn.Identity(),
-            MelPower(n_fft, win_length, hop_length, n_mels),
+            MelPower(n_fft, win_length, hop_length, n_mels, f_min, f_max),
         )
 
     def mel_power(self, wave: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,9 @@ from nava_director.config import Settings
 from nava_director.errors import InputError
 from nava_director.loader import LoadedStoryboard
 
+# what an LLM caption depends on besides the shot: our prompt, and the template draft it enriches
+REWRITE_VERSION = f"{PROMPT_VERSION}+{TEMPLATE_VERSION}"
+
 
 class Rewriter(Protocol):
     writer: str
@@ -121,7 +124,7 @@ def write_captions(
 
     model = rewriter_model(writer, settings)
     cache = CaptionCache(cache_dir)
-    keys = {b.shot_id: caption_key(writer, model, f"{PROMPT_VERSION}+{TEMPLATE_VERSION}", b.as_dict())
+    keys = {b.shot_id: caption_key(writer, model, REWRITE_VERSION, b.as_dict())
             for b in briefs}
     results = {b.shot_id: cache.get(keys[b.shot_id]) for b in briefs}
     missing = [(b, drafts[b.shot_id], keys[b.shot_id]) for b in briefs if results[b.shot_id] is None]

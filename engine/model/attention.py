@@ -29,11 +29,15 @@ def attention(
     tokens of its own segment. Segments must be contiguous runs. None: every query sees
     every key.
     """
-    if flash_attn_varlen_func is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16):
+    if _flash_applies(q):
         return _flash_varlen(q, k, v, segment_ids)
     mask = None if segment_ids is None else segment_ids[:, None, :, None] == segment_ids[:, None, None, :]
     out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
     return out.transpose(1, 2)
+
+
+def _flash_applies(q: torch.Tensor) -> bool:
+    return flash_attn_varlen_func is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
 
 
 def _flash_varlen(q, k, v, segment_ids):

@@ -25,6 +25,7 @@ WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 SPEECH_FIELDS = ("action",)  # free text that may hold ~~spans~~ (dialogue lines are spans)
 TEXT_FIELDS = ("setting", "sound", "camera", "title", "name", "look")  # free text without speech
 SPAN_FIX = "close it: ~~words~~ or <S>words<E>"
+ID_RE = re.compile(r"[^\W_][\w.-]*")  # a shot id names its folder in the project: no "/" or ".."
 
 
 # -- walking the raw tree -------------------------------------------------------------------
@@ -68,14 +69,17 @@ def _did_you_mean(name: str, known: list[str]) -> str:
 
 
 def unique_ids(doc: YamlDoc) -> list[str]:
-    """Scene ids and shot ids are each unique; returns the shot ids in order."""
+    """Scene ids and shot ids are each unique names; returns the shot ids in order."""
     for kind, entries in (("scene", _scenes(doc.root)), ("shot", _shots(doc.root))):
         first: dict[str, Loc] = {}
         for loc, entry in entries:
             ident = entry.get("id")
             if not isinstance(ident, str):
                 continue
-            if ident in first:
+            if not ID_RE.fullmatch(ident) or ".." in ident:
+                doc.error((*loc, "id"), f"{kind} id {ident!r} is not a plain name",
+                          "use letters, digits, '-' and '_' (it names a folder), e.g. reunion-2")
+            elif ident in first:
                 (line, _), _ = doc.locate((*first[ident], "id"))
                 doc.error((*loc, "id"), f"{kind} id {ident!r} is already used on line {line}",
                           f"give every {kind} its own id")

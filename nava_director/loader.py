@@ -106,6 +106,9 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
     checks.dialogue(doc, cast_ids)
     checks.spans(doc)
     checks.speaking_rate(doc)
+    for cast_doc in cast_docs:
+        if cast_doc.ok:
+            checks.spans(cast_doc)  # a character's name and look are free text too
     semantic = doc.diagnostics + [d for cast_doc in cast_docs for d in cast_doc.diagnostics]
 
     schema = YamlDoc(doc.label, doc.root)

@@ -63,6 +63,19 @@ def test_validate_rejects_with_exit_2_and_compiler_style_lines(project):
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_validate_json_reports_errors_as_data(project):
+    (project / "bad.yaml").write_text(BROKEN, encoding="utf-8")
+    result = nava("validate", "bad.yaml", "--json", cwd=project)
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == 2 and data["error"] == "2 error(s) in the storyboard"
+    assert data["diagnostics"][1] == {
+        "path": "bad.yaml", "line": 8, "col": 19, "where": "scenes[0].shots[0].dialogue[0].who",
+        "what": "'wang' is not in the cast", "fix": "known: chen, lin", "severity": "error",
+    }
+    assert result.stderr.startswith("bad.yaml:6:19: ")
+
+
 def test_debug_shows_the_traceback(project):
     (project / "bad.yaml").write_text(BROKEN, encoding="utf-8")
     result = nava("validate", "bad.yaml", "--debug", cwd=project)

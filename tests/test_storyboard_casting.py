@@ -125,3 +125,12 @@ def test_a_shared_casting_file(tmp_path, monkeypatch):
     loaded = load(STORYBOARD.replace("cast/cast.yaml", "../shared/cast.yaml"))
     assert loaded.characters["chen"].voice == (tmp_path / "shared" / "voices" / "chen.wav").resolve()
     assert loaded.characters["lin"].name == "林然"
+
+
+def test_speech_span_in_a_look_of_the_casting_file(folder):
+    sf.write(folder / "cast" / "voices" / "lin.wav", tone(2.0), 16000)
+    (folder / "cast" / "cast.yaml").write_text(
+        "characters:\n  lin:\n    look: 总是说~~你好~~的女孩\n    voice: voices/lin.wav\n", encoding="utf-8"
+    )
+    (found,) = diagnostics_of(STORYBOARD)
+    assert found.startswith("cast/cast.yaml:3:11: characters.lin.look: speech span in `look`")

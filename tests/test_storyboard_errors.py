@@ -124,6 +124,13 @@ CASES = {
         "      - {id: a, duration: 4}\n",
         "bad.yaml:7:14: scenes[1].shots[0].id: shot id 'a' is already used on line 4",
     ),
+    "shot id that is not a plain name": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: ../escape, duration: 4}\n",
+        "bad.yaml:4:14: scenes[0].shots[0].id: shot id '../escape' is not a plain name",
+    ),
     "duplicate scene id": (
         "scenes:\n"
         "  - id: s\n"

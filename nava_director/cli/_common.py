@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
@@ -69,8 +70,14 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
         stderr.print(str(d), markup=False, style="yellow" if d.severity == "warning" else "red")
 
 
-def report_error(error: NavaError) -> None:
-    """The one place a NavaError becomes text for the user."""
+def report_error(error: NavaError, as_json: bool = False) -> None:
+    """The one place a NavaError becomes text: lines on stderr, and with ``--json`` the same
+    as data on stdout (``error``, ``hint``, ``exit_code``, ``diagnostics``)."""
+    if as_json:
+        diagnostics = getattr(error, "diagnostics", [])
+        data = {"error": error.message, "hint": error.hint, "exit_code": error.exit_code,
+                "diagnostics": [asdict(d) for d in diagnostics]}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     if isinstance(error, StoryboardError):
         print_diagnostics(error.diagnostics)
         stderr.print(error.message, markup=False, style="bold red")
@@ -80,14 +87,14 @@ def report_error(error: NavaError) -> None:
         stderr.print(f"hint: {error.hint}", markup=False)
 
 
-def run(action: Callable[[], T], *, debug: bool = False) -> T:
+def run(action: Callable[[], T], *, debug: bool = False, as_json: bool = False) -> T:
     """Call ``action``; a NavaError is reported and ends the command with its exit code."""
     try:
         return action()
     except NavaError as error:
         if debug:
             stderr.print(traceback.format_exc(), markup=False)
-        report_error(error)
+        report_error(error, as_json)
         raise typer.Exit(error.exit_code) from None
 
 

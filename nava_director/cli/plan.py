@@ -48,7 +48,7 @@ def plan(
         settings = load_settings(storyboard, {"weights": weights, "engine": engine, "size": size})
         return make_plan(load_storyboard(storyboard)), settings
 
-    render_plan, settings = run(build, debug=debug)
+    render_plan, settings = run(build, debug=debug, as_json=as_json)
     chosen, reason = choose_engine(settings)
     frame_size = settings.size or render_plan.storyboard.storyboard.format.size
     print_diagnostics(render_plan.storyboard.warnings)

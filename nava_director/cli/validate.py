@@ -10,7 +10,7 @@ from nava_director.loader import load_storyboard
 @app.command()
 def validate(storyboard: StoryboardArg, as_json: JsonOpt = False, debug: DebugOpt = False) -> None:
     """Check a storyboard: every error as PATH:LINE:COL: WHERE: WHAT (FIX), exit code 2."""
-    loaded = run(lambda: load_storyboard(storyboard), debug=debug)
+    loaded = run(lambda: load_storyboard(storyboard), debug=debug, as_json=as_json)
     print_diagnostics(loaded.warnings)
     sb = loaded.storyboard
     shots = sb.shots()

@@ -264,7 +264,9 @@ class _Run:
                 message = error.message if isinstance(error, NavaError) else f"{type(error).__name__}: {error}"
                 self.report.failed.append(Failure(shot=job.shot, error=message))
                 self.chosen[job.shot] = None
-            self.director.project.save_manifest(self.manifest)
+            if job.shot in self.report.rendered:  # the takes on disk are the truth; this is a mirror
+                self.director.project.save_manifest(self.manifest)
+        self.director.project.save_manifest(self.manifest)
         if self.progress:
             self.progress.shot("", len(jobs), "done")
 

@@ -23,7 +23,7 @@ MIN_FONT_PX = 7
 INK = (245, 245, 240, 255)
 SPEECH_INK = (255, 214, 90, 255)
 META_INK = (190, 200, 210, 255)
-PANEL = (12, 14, 20, 178)
+PANEL = (12, 14, 20, 225)
 _TOKEN = re.compile(r"[A-Za-z0-9\u00c0-\u024f'’\-.,!?;:]+|\s+|.", re.DOTALL)
 _FONT_HINT = "install a CJK font, e.g. `apt-get install fonts-noto-cjk` (check with `fc-list :lang=zh`)"
 

@@ -1,0 +1,98 @@
+"""The commands end to end: render a small storyboard to a film, takes/pick/lock, the lock, failures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from storyboard_project import SIZE, cli, director, make_storyboard
+from typer.testing import CliRunner
+
+from nava_director.cli import app
+from nava_director.cut import read_clip
+from nava_director.engines.animatic import AnimaticEngine
+from nava_director.errors import NavaError
+from nava_director.render import render
+from nava_director.store import Project
+
+FILM_FRAMES = 5 * 25 - 3  # five 1 s shots at 24 fps, three of them continued (first frame dropped)
+
+
+@pytest.mark.slow
+def test_cli_renders_a_film_then_renders_nothing(tmp_path):
+    sb = make_storyboard(tmp_path)
+    first = cli("render", str(sb), "--size", SIZE, "--json")
+    report = json.loads(first.stdout)
+    assert sorted(report["rendered"]) == ["a", "b", "c", "d", "e"] and report["failed"] == []
+    assert set(report["captions"]) == {"a", "b", "c", "d", "e"}
+    assert report["captions"]["b"] == {"writer": "template", "fallback": False}
+    assert {"shots_s", "cut_s", "total_s"} <= set(report["timings"])
+    film = read_clip(report["film"]["path"])
+    assert film.frames.shape == (FILM_FRAMES, 64, 96, 3)
+    assert film.audio.shape == (2, FILM_FRAMES * 2000) and np.abs(film.audio).max() > 0.01
+    assert report["film"]["cut"] is True
+    on_disk = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
+    assert on_disk == report
+
+    second = cli("render", str(sb), "--size", SIZE)
+    assert "nothing changed" in second.stdout and "not cut" in second.stdout
+    report = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
+    assert report["rendered"] == [] and report["film"]["cut"] is False
+
+
+@pytest.mark.slow
+def test_cli_takes_pick_lock_unlock(tmp_path):
+    sb = make_storyboard(tmp_path)
+    cli("render", str(sb), "--size", SIZE, "--shot", "a", "--takes", "2")
+    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--size", SIZE, "--json").stdout)}
+    assert [t["seed"] for t in rows["a"]["takes"]] == [5, 6] and rows["a"]["chosen"] == 1
+    assert "take 002" in cli("pick", str(sb), "a", "2").stdout
+    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--size", SIZE, "--json").stdout)}
+    assert rows["a"]["chosen"] == 2 and rows["b"]["status"] == "stale" and rows["e"]["status"] == "stale"
+    assert "locked" in cli("lock", str(sb), "a").stdout
+    assert json.loads(cli("takes", str(sb), "a", "--size", SIZE, "--json").stdout)[0]["status"] == "locked"
+    cli("unlock", str(sb), "a")
+    missing = cli("pick", str(sb), "a", "7", check=False)
+    assert missing.returncode == 2 and "no take 7" in missing.stderr
+
+
+def test_a_second_render_of_the_same_project_is_refused(tmp_path):
+    sb = make_storyboard(tmp_path)
+    with Project(tmp_path / "sb.nava").locked():
+        refused = cli("render", str(sb), "--size", SIZE, check=False)
+    assert refused.returncode == 1
+    assert "another nava-director process" in refused.stderr and "--out" in refused.stderr
+
+
+class FailingOn(AnimaticEngine):
+    """An engine that fails on one shot, as a GPU out of memory would."""
+
+    def __init__(self, shot: str):
+        super().__init__()
+        self.shot = shot
+
+    def render(self, request, progress=None):
+        if request.shot_id == self.shot:
+            raise NavaError("out of memory on the GPU")
+        return super().render(request, progress)
+
+
+def test_a_failed_shot_is_recorded_and_the_others_still_render(tmp_path, monkeypatch):
+    sb = make_storyboard(tmp_path)
+    failing = director(sb)
+    failing.engine = FailingOn("c")
+    report = render(failing)
+    assert sorted(report.rendered) == ["a", "b", "e"]
+    assert [(f.shot, f.error) for f in report.failed] == [
+        ("c", "out of memory on the GPU"),
+        ("d", "not rendered: it continues from 'c', which has no take"),
+    ]
+    assert report.film is None
+    saved = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
+    assert saved["failed"][0] == {"shot": "c", "error": "out of memory on the GPU"}
+
+    monkeypatch.setattr("nava_director.render.create_engine", lambda name, weights=None: FailingOn("d"))
+    result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--engine", "animatic"])
+    assert result.exit_code == 1
+    assert json.loads((tmp_path / "sb.nava" / "report.json").read_text())["rendered"] == ["c"]

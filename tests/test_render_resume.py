@@ -1,0 +1,79 @@
+"""A render killed (SIGKILL) at several points resumes: finished takes kept, nothing half-written trusted."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from storyboard_project import ROOT, make_storyboard
+
+from nava_director.cut import read_clip
+from nava_director.store import Project
+
+SHOTS = ["a", "b", "c", "d", "e"]
+FRAMES = 25  # 1 s at 24 fps: 4·round(24/4) + 1
+ARGS = ["--engine", "animatic", "--size", "320x176", "--rewriter", "template"]
+ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"}
+
+
+def command(sb: Path) -> list[str]:
+    return [sys.executable, "-c", "from nava_director.cli import main; main()", "render", str(sb), *ARGS]
+
+
+def kill_when(sb: Path, condition) -> bool:
+    """Start a render and SIGKILL it as soon as ``condition()`` holds; False if it finished first."""
+    proc = subprocess.Popen(command(sb), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None:
+            if condition():
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.002)
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def assert_every_take_whole(project: Project) -> None:
+    """Every take the project counts decodes completely at the shot's length."""
+    for shot in SHOTS:
+        for take in project.takes(shot):
+            clip = read_clip(take.clip)
+            assert clip.frames.shape[0] == FRAMES, take
+            assert take.last_frame.is_file() and take.first_frame.is_file()
+
+
+@pytest.mark.slow
+def test_killed_renders_resume_to_a_whole_film(tmp_path):
+    sb = make_storyboard(tmp_path)
+    root = tmp_path / "sb.nava"
+    project = Project(root)
+    points = {
+        "while a file is half-written": lambda: any(root.rglob("*.partial")),
+        "inside a take of c": lambda: (root / "shots" / "c").exists(),
+        "right after b's take is complete": lambda: (root / "shots" / "b" / "take-001" / "meta.json").exists(),
+        "during the cut": lambda: (root / "film.srt").exists(),
+    }
+    killed = []
+    for name, condition in points.items():
+        if kill_when(sb, condition):
+            killed.append(name)
+        assert_every_take_whole(project)
+    assert set(killed) == set(points), killed
+
+    done = subprocess.run(command(sb), cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not list(root.rglob("*.partial"))
+    assert_every_take_whole(project)
+    assert all([t.n for t in project.takes(s)] == [1] for s in SHOTS)  # no take made twice
+    film = read_clip(root / "film.mp4")
+    assert film.frames.shape[0] == 5 * FRAMES - 3  # three continued shots drop their first frame
+    again = subprocess.run(command(sb) + ["--json"], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert '"rendered": []' in again.stdout

@@ -47,14 +47,14 @@ def plain(node: Any) -> Any:
 
 @dataclass
 class YamlDoc:
-    label: str  # the path as the user gave it (or as joined from it): what diagnostics print
+    label: str  # the path as the user gave it (or joined from it): what diagnostics print
     root: Any
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: Path, label: str | None = None) -> "YamlDoc":
+    def read(cls, path: Path) -> "YamlDoc":
         """Parse ``path``; a syntax error becomes a diagnostic and an empty document."""
-        label = str(path) if label is None else label
+        label = str(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -104,12 +104,6 @@ class YamlDoc:
                 continue  # a union tag pydantic adds to its loc
             found.append(seg)
         return (pos[0] + 1, pos[1] + 1), found
-
-    def get(self, loc: Loc) -> Any:
-        node = self.root
-        for seg in loc:
-            node = node[seg]
-        return node
 
     def diagnostic(self, loc: Loc, what: str, fix: str | None = None, *, key: bool = False,
                    severity: str = "error") -> Diagnostic:
@@ -171,10 +165,6 @@ def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     return list(models[0].model_fields) if models else []
 
 
-def _choices(expected: str) -> str:
-    return expected.replace("'", "")
-
-
 def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | None]:
     """(what, fix) for one pydantic error."""
     kind, loc, value = error["type"], error["loc"], error.get("input")
@@ -187,9 +177,9 @@ def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
     if kind == "missing":
         return f"missing required key {name!r}", f"add `{name}:`"
     if kind == "literal_error":
-        choices = _choices(error["ctx"]["expected"])
+        choices = error["ctx"]["expected"].replace("'", "")
         return f"{value!r} is not allowed", f"use one of: {choices}"
-    if kind in ("string_type",):
+    if kind == "string_type":
         return f"expected text, got {value!r}", "write text here (quote it if it looks like a number)"
     if kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"):
         return f"expected a number, got {value!r}", "write a plain number, e.g. 6"

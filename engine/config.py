@@ -85,7 +85,8 @@ class ModelConfig:
                 continue  # checked below
             elif key not in _TRAINING_ONLY:
                 raise EngineError(f"model config: unknown key {key!r}")
-        missing = sorted(f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.name not in values)
+        required = (f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING)
+        missing = sorted(name for name in required if name not in values)
         if missing:
             raise EngineError(f"model config: missing {', '.join(missing)}")
         config = cls(**values)

@@ -136,7 +136,9 @@ def check_params(path: str | Path) -> tuple[list[str], int, int, int]:
     theirs = reference["params"]
     problems = [f"missing {k} {theirs[k]}" for k in theirs if k not in ours]
     problems += [f"unexpected {k} {ours[k]}" for k in ours if k not in theirs]
-    problems += [f"shape {k}: ours {ours[k]}, reference {theirs[k]}" for k in theirs if k in ours and ours[k] != theirs[k]]
+    problems += [
+        f"shape {k}: ours {ours[k]}, reference {theirs[k]}" for k in theirs if k in ours and ours[k] != theirs[k]
+    ]
     count = sum(p.numel() for p in model.parameters())
     if count != reference["num_params"]:
         problems.append(f"parameter count: ours {count:,}, reference {reference['num_params']:,}")

@@ -97,10 +97,9 @@ class CheckpointFile(Mapping):
         return dict(self._shapes)
 
     def __getitem__(self, key: str) -> torch.Tensor:
+        raw_key = self._keys[key]  # KeyError for a key the file lacks, as for any Mapping
         try:
-            return self._read(self._keys[key])
-        except KeyError:
-            raise
+            return self._read(raw_key)
         except Exception as exc:
             raise WeightsError(f"{WHAT}: cannot read tensor {key} from {self.path} ({exc})") from exc
 
@@ -162,7 +161,9 @@ def load_weights(
 ) -> nn.Module:
     """Load a ``.safetensors`` / ``.ckpt`` / ``.pt`` checkpoint (``backbone.`` prefix or not)."""
     checkpoint = CheckpointFile(path)
-    return load_state(model, checkpoint, dtype=dtype, device=device, source=str(checkpoint.path), shapes=checkpoint.shapes())
+    return load_state(
+        model, checkpoint, dtype=dtype, device=device, source=str(checkpoint.path), shapes=checkpoint.shapes()
+    )
 
 
 def load_wan_av(

@@ -73,7 +73,8 @@ def test_key_report_names_missing_unexpected_and_mis_shaped(tmp_path, released):
 
 def test_wrong_model_is_reported_not_loaded(tmp_path, released):
     path = write(tmp_path, "NAVA.safetensors", released)
-    with pytest.raises(WeightsError, match=r"(?s)mis-shaped key\(s\).*patch_embedding.weight: expected \[3072, 48, 1, 2, 2\]"):
+    expected = r"(?s)mis-shaped key\(s\).*patch_embedding.weight: expected \[3072, 48, 1, 2, 2\]"
+    with pytest.raises(WeightsError, match=expected):
         load_wan_av(path, "nava-6.3b")
 
 

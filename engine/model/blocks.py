@@ -92,7 +92,9 @@ class AttentionWeights(nn.Module):
 
     def projections(self, stream: Stream) -> Projections:
         if stream is Stream.AUDIO and self.audio_twins:
-            return Projections(self.q_audio, self.k_audio, self.v_audio, self.o_audio, self.norm_q_audio, self.norm_k_audio)
+            return Projections(
+                self.q_audio, self.k_audio, self.v_audio, self.o_audio, self.norm_q_audio, self.norm_k_audio
+            )
         return Projections(self.q, self.k, self.v, self.o, self.norm_q, self.norm_k)
 
     def groups(self, x: torch.Tensor, layout: TokenLayout) -> list[tuple[Projections, torch.Tensor]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def _file_hash(path: Path) -> str:
 def film_key(shots: list[CutShot], settings: CutSettings) -> str:
     """The hash of every take file and every setting that shapes the film."""
     parts = [
-        {**asdict(shot), "clip_path": None, "clip": _file_hash(Path(shot.clip_path))} for shot in shots
+        {**asdict(shot), "clip_path": str(shot.clip_path), "clip": _file_hash(Path(shot.clip_path))} for shot in shots
     ]
     blob = json.dumps({"v": CUT_VERSION, "shots": parts, "settings": asdict(settings)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
@@ -67,6 +68,14 @@ def _reusable(out_dir: Path, key: str) -> dict | None:
     if sidecar.get("key") != key or not all((out_dir / name).is_file() for name in OUTPUTS.values()):
         return None
     return sidecar
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """What a cut killed mid-way left behind (the render's project lock keeps cuts one at a time)."""
+    for work in out_dir.glob(".cut-*"):
+        shutil.rmtree(work, ignore_errors=True)
+    for partial in out_dir.glob(".film.*.partial"):
+        partial.unlink(missing_ok=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -103,6 +112,7 @@ def cut_film(shots: list[CutShot], out_dir: Path, settings: CutSettings = CutSet
 
     edit = plan_edit(shots, shots[0].fps)
     cues = film_cues(edit)
+    _remove_leftovers(out_dir)
     _write_text(paths["srt"], to_srt(cues))
     _write_text(paths["vtt"], to_vtt(cues))
     _write_text(paths["otio"], to_json(edit, settings.title, cues))
@@ -139,6 +149,13 @@ def _write_mp4(edit: Edit, cues, paths: dict[str, Path], settings: CutSettings) 
     from nava_director.cut.retime import retimed_length, source_frames
 
     streams = {p.shot.clip_path: read_stream(p.shot.clip_path, edit.fps) for p in edit.placements}
+    for p in edit.placements:
+        if streams[p.shot.clip_path].frames != p.shot.frames:
+            raise InputError(
+                f"shot {p.shot.shot_id!r}: its take {p.shot.clip_path} has "
+                f"{streams[p.shot.clip_path].frames} frames, the plan expects {p.shot.frames}",
+                hint="the take is damaged or was replaced; render that shot again",
+            )
     sizes = {s.size for s in streams.values()}
     if len(sizes) != 1:
         raise InputError(f"the takes differ in frame size {sorted(sizes)}", hint="render every shot at one size")

@@ -49,6 +49,7 @@ class ClipStream:
     size: tuple[int, int]
     time_base: Fraction
     origin: int  # pts of the first frame
+    frames: int
     gops: tuple[Gop, ...]
 
 
@@ -94,7 +95,7 @@ def read_stream(path: Path, fps: int) -> ClipStream:
         shown = sorted(frame_of(p.pts) for p in group)
         if group[0].keyframe and shown == list(range(shown[0], shown[0] + len(shown))):
             gops.append(Gop(shown[0], shown[-1] + 1, tuple(group)))
-    return ClipStream(Path(path), extradata, size, tb, origin, tuple(gops))
+    return ClipStream(Path(path), extradata, size, tb, origin, len(packets), tuple(gops))
 
 
 def plan_segments(edit: Edit, streams: dict[Path, ClipStream], headers: tuple[bytes, ...]) -> list[Segment]:

@@ -44,13 +44,21 @@ def limit(audio: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
     return (audio * gain).astype(np.float32)
 
 
-def normalise(audio: np.ndarray, rate: int, target_lufs: float = -16.0, ceiling_db: float = -1.0) -> np.ndarray:
-    """Gain `audio` to `target_lufs`, then keep its true peak below `ceiling_db` dBTP."""
-    loudness = integrated_loudness(audio, rate)
-    if np.isfinite(loudness):
-        audio = audio * np.float32(10 ** ((target_lufs - loudness) / 20))
-    audio = limit(audio, rate, ceiling_db)
-    excess = true_peak_db(audio) - ceiling_db
+def normalise(
+    audio: np.ndarray, rate: int, target_lufs: float = -16.0, ceiling_db: float = -1.0, passes: int = 3
+) -> np.ndarray:
+    """Gain `audio` to `target_lufs` with its true peak below `ceiling_db` dBTP.
+
+    Limiting lowers the loudness a little, so the gain is corrected from the limited
+    result and the original limited again, a few times."""
+    gain, out = 1.0, audio
+    for _ in range(passes):
+        loudness = integrated_loudness(out, rate)
+        if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.05:
+            break
+        gain *= 10 ** ((target_lufs - loudness) / 20)
+        out = limit(audio * np.float32(gain), rate, ceiling_db)
+    excess = true_peak_db(out) - ceiling_db
     if excess > 0:  # what the smoothed gain let through
-        audio = audio * np.float32(10 ** (-(excess + 0.05) / 20))
-    return audio.astype(np.float32)
+        out = out * np.float32(10 ** (-(excess + 0.05) / 20))
+    return out.astype(np.float32)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -31,10 +31,3 @@ class KeyMap:
 
     def apply(self, state: Mapping[str, V]) -> dict[str, V]:
         return {self.rename(k): v for k, v in state.items() if self.selects(k)}
-
-    def then(self, other: KeyMap) -> KeyMap:
-        return KeyMap(self.rules + other.rules, self.select)
-
-
-def rules(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((p, r) for p, r in pairs)

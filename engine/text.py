@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from engine.checkpoints import load_strict, read_state_dict
-from engine.errors import WeightsError
+from engine.errors import EngineError, WeightsError
 from engine.keymap import KeyMap
 
 if TYPE_CHECKING:
@@ -186,6 +186,15 @@ class TextEncoder:
             raise WeightsError(f"text encoder: cannot load {folder}: {exc}") from exc
         return cls(model.to(device), load_tokenizer(tokenizer or folder))
 
+    @classmethod
+    def load(cls, path: str | Path, tokenizer: str | Path | None = None, dtype=torch.bfloat16, device="cpu") -> TextEncoder:
+        """A transformers folder, or the original ``.pth`` (which needs ``tokenizer``)."""
+        if Path(path).is_dir():
+            return cls.from_pretrained(path, dtype, device, tokenizer)
+        if tokenizer is None:
+            raise WeightsError(f"text encoder: {path} needs its tokenizer folder (google/umt5-xxl)")
+        return cls.from_file(path, tokenizer, dtype, device)
+
     def save_original(self, path: str | Path) -> None:
         """Write the weights as Wan releases them: a plain ``{original_key: tensor}`` ``.pth``."""
         torch.save({k: v.contiguous() for k, v in to_original(self.model.state_dict()).items()}, path)
@@ -202,6 +211,12 @@ class TextEncoder:
         )
         ids, mask = batch["input_ids"], batch["attention_mask"]
         slots = [torch.nonzero(row == self.speaker_token_id).flatten().tolist() for row in ids]
+        for text, found in zip(texts, slots):
+            if len(found) != text.count(SPEECH_OPEN):
+                raise EngineError(
+                    f"caption longer than {self.text_len} tokens: speech span {len(found) + 1} was cut off",
+                    hint="shorten the caption",
+                )
         return Tokens(ids, mask, slots)
 
     @torch.no_grad()

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine.checkpoints import read_state_dict
-from engine.errors import WeightsError
+from engine.errors import EngineError, WeightsError
 from engine.text import ORIGINAL_TO_HF, SPEAKER_TOKEN, TextEncoder, clean_text, load_tokenizer, to_original
 from engine.tiny_tokenizer import build_tiny_tokenizer
 from tests.conftest import COMPONENTS
@@ -108,3 +108,21 @@ def test_tokenizer_without_speaker_token_is_refused(tmp_path):
     assert SPEAKER_TOKEN not in load_tokenizer(plain).get_vocab()
     with pytest.raises(WeightsError, match=SPEAKER_TOKEN):
         TextEncoder.from_file(PTH, plain)
+
+
+def test_a_speech_span_cut_off_at_512_tokens_is_an_error(encoder):
+    caption = "rain " * 600 + "<S>too late<E>"
+    with pytest.raises(EngineError, match="cut off"):
+        encoder.tokenize([caption])
+
+
+def test_load_picks_the_format(tokenizer_dir, tmp_path):
+    assert TextEncoder.load(PTH, tokenizer_dir, dtype=torch.float32).model.config.d_model == 32
+    with pytest.raises(WeightsError, match="tokenizer"):
+        TextEncoder.load(PTH)
+    encoder = TextEncoder.from_file(PTH, tokenizer_dir, dtype=torch.float32)
+    encoder.model.save_pretrained(tmp_path / "umt5")
+    encoder.tokenizer.save_pretrained(tmp_path / "umt5")
+    again = TextEncoder.load(tmp_path / "umt5", dtype=torch.float32)
+    ids, mask = encoder.tokenize(["a quiet room"]).ids, encoder.tokenize(["a quiet room"]).mask
+    torch.testing.assert_close(again.hidden_states(ids, mask), encoder.hidden_states(ids, mask))

@@ -102,3 +102,12 @@ def test_damaged_file_is_a_weights_error(tmp_path):
     torch.save(state, tmp_path / "bad.pth")
     with pytest.raises(WeightsError, match="wrong shape"):
         VideoVAE.from_file(tmp_path / "bad.pth")
+
+
+def test_diffusers_folder_loads_like_the_release_file(tmp_path, vae, io):
+    vae.model.save_pretrained(tmp_path / "vae")
+    for folder in (tmp_path, tmp_path / "vae"):  # a pipeline folder or the vae folder itself
+        again = VideoVAE.load(folder)
+        torch.testing.assert_close(again.encode(io["in.video"]), io["out.latent"], atol=ATOL, rtol=0)
+    with pytest.raises(WeightsError, match="no config.json"):
+        VideoVAE.from_pretrained(tmp_path / "nothing-here")

@@ -27,8 +27,9 @@ from engine.model.rope import joint_rope
 class SpeakerSlots:
     """Speaker embeddings and the context rows they overwrite (the ``<extra_id_2>`` positions).
 
-    ``embeddings`` [B, S, speaker_dim] (ReDimNet, 192-d); an all-zero row selects the learned
-    null speaker. ``positions`` [B, S] int64 rows of the text context, -1 for an unused slot.
+    ``embeddings`` [B, S, speaker_dim] (ReDimNet, 192-d), best fp32: the first LayerNorm runs
+    on them in fp32 as in the reference; an all-zero row selects the learned null speaker.
+    ``positions`` [B, S] int64 rows of the text context, -1 for an unused slot.
     """
 
     embeddings: torch.Tensor

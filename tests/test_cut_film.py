@@ -226,3 +226,27 @@ def test_burnt_in_subtitles_replace_the_soft_track(takes, tmp_path):
     lower = frames[:, 30:, :, :].astype(int)
     white = (lower.min(axis=-1) > 180).sum(axis=(1, 2))
     assert white[:2 * FRAMES].min() > 0 and white[2 * FRAMES + 2 :].max() == 0  # shot c has no line
+
+
+def test_a_clip_that_disagrees_is_encoded_not_copied(takes, tmp_path):
+    """A take from another encoder setup (default x264 headers, long GOP) cannot be copied
+    next to the others: its frames are encoded into the film, the others still copied."""
+    odd = tmp_path / "odd.mp4"
+    with av.open(str(odd), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"crf": "30"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for image in take("b").frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+        audio = container.add_stream("aac", rate=RATE)
+        container.mux(audio.encode(None))
+    cut = shots(takes)
+    cut[1].clip_path = odd
+    film = cut_film(cut, tmp_path / "film", CutSettings())
+    packets = video_packets(film.paths["mp4"])
+    assert film.stream_copied
+    assert packets[:25] == video_packets(takes["a"])[:25] and packets[-25:] == video_packets(takes["c"])[-25:]
+    assert not set(video_packets(odd)) & set(packets)
+    frames, _ = decode(film.paths["mp4"])
+    assert len(frames) == 3 * FRAMES
+    assert [corner(f) for f in frames[FRAMES - 1 : FRAMES + 2]] == [FRAMES - 1, 0, 1]

@@ -45,6 +45,7 @@ class ClipStream:
     """What a clip file's video stream offers for copying."""
 
     path: Path
+    codec: str
     extradata: bytes
     size: tuple[int, int]
     time_base: Fraction
@@ -81,7 +82,7 @@ def read_stream(path: Path, fps: int) -> ClipStream:
             for p in container.demux(stream)
             if p.size and p.pts is not None
         ]
-        extradata = bytes(stream.codec_context.extradata or b"")
+        codec, extradata = stream.codec_context.name, bytes(stream.codec_context.extradata or b"")
         size = (stream.width, stream.height)
     origin = packets[0].pts if packets else 0
     frame_of = lambda pts: round((pts - origin) * tb * fps)  # noqa: E731
@@ -95,7 +96,7 @@ def read_stream(path: Path, fps: int) -> ClipStream:
         shown = sorted(frame_of(p.pts) for p in group)
         if group[0].keyframe and shown == list(range(shown[0], shown[0] + len(shown))):
             gops.append(Gop(shown[0], shown[-1] + 1, tuple(group)))
-    return ClipStream(Path(path), extradata, size, tb, origin, len(packets), tuple(gops))
+    return ClipStream(Path(path), codec, extradata, size, tb, origin, len(packets), tuple(gops))
 
 
 def plan_segments(edit: Edit, streams: dict[Path, ClipStream], headers: tuple[bytes, ...]) -> list[Segment]:
@@ -103,7 +104,7 @@ def plan_segments(edit: Edit, streams: dict[Path, ClipStream], headers: tuple[by
     copies: list[Copy] = []
     for p in edit.placements:
         clip = streams.get(p.shot.clip_path)
-        if clip is None or parameter_sets(clip.extradata) != headers:
+        if clip is None or clip.codec != "h264" or parameter_sets(clip.extradata) != headers:
             continue
         clean = p.clean
         lo, hi = p.source_frame(clean.start), p.source_frame(clean.stop)

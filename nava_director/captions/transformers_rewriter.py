@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 from nava_director.captions.brief import ShotBrief
 from nava_director.captions.prompt import messages, reply_caption
@@ -24,6 +25,9 @@ class TransformersRewriter:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if not Path(self.model_path).is_dir():
+            raise InputError(f"cannot load the rewriter model {self.model_path}: no such folder",
+                             hint="give a local Hugging Face model folder with --vllm-model")
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_path)
             dtype = "auto" if torch.cuda.is_available() else torch.float32

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
+from engine.config import ModelConfig
 from engine.errors import WeightsError
+from engine.model import WanAVModel
 from engine.parity import FP32_ATOL, ParityFixture
-from engine.weights import CheckpointFile, fp32_parameters, load_wan_av
+from engine.weights import CheckpointFile, fp32_parameters, load_state, load_wan_av
 from tests.conftest import SHARED_FIXTURES
 
 
@@ -93,3 +98,33 @@ def test_missing_file_and_non_checkpoint(tmp_path):
     torch.save(["not", "a", "state dict"], path)
     with pytest.raises(WeightsError, match="holds no state dict"):
         CheckpointFile(path)
+
+
+class ReadTracker(Mapping):
+    """A state that hands out fresh fp32 tensors (as a file read does) and counts how many stay alive."""
+
+    def __init__(self, state: dict[str, torch.Tensor]):
+        self.state, self.alive, self.peak = state, weakref.WeakSet(), 0
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        tensor = self.state[key].clone()
+        self.alive.add(tensor)
+        self.peak = max(self.peak, len(self.alive))
+        return tensor
+
+    def __iter__(self):
+        return iter(self.state)
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+
+def test_loading_holds_one_source_tensor_at_a_time(released):
+    state = {k.removeprefix("backbone."): v for k, v in released.items()}
+    tracker = ReadTracker(state)
+    with torch.device("meta"):
+        model = WanAVModel(ModelConfig.preset("tiny"))
+    load_state(model, tracker, dtype=torch.bfloat16, shapes={k: tuple(v.shape) for k, v in state.items()})
+    kept = len(fp32_parameters(model))  # LayerNorm affines stay fp32: those reads become the parameters
+    assert tracker.peak <= kept + 2  # every other fp32 read is freed as soon as it is cast
+    assert torch.equal(model.head.head.weight.float(), state["head.head.weight"])

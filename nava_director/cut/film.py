@@ -137,34 +137,40 @@ def _sound(edit: Edit, frames: int, settings: CutSettings) -> np.ndarray:
     return normalise(sound, SAMPLE_RATE, settings.loudness_lufs)
 
 
+def _read_takes(edit: Edit) -> dict:
+    """Each take's video stream (demuxed, not decoded), checked against the plan."""
+    from nava_director.cut.join import read_stream
+
+    streams = {p.shot.clip_path: read_stream(p.shot.clip_path, edit.fps) for p in edit.placements}
+    for p in edit.placements:
+        if (found := streams[p.shot.clip_path].frames) != p.shot.frames:
+            raise InputError(
+                f"shot {p.shot.shot_id!r}: its take {p.shot.clip_path} has {found} frames, the plan {p.shot.frames}",
+                hint="the take is damaged or was replaced; render that shot again",
+            )
+    if len(sizes := {s.size for s in streams.values()}) != 1:
+        raise InputError(f"the takes differ in frame size {sorted(sizes)}", hint="render every shot at one size")
+    return streams
+
+
 def _write_mp4(edit: Edit, cues, paths: dict[str, Path], settings: CutSettings) -> tuple[int, bool]:
     """Copy/encode the picture, encode the sound, mux the subtitles; returns (frames, copied)."""
     from tempfile import TemporaryDirectory
 
     from nava_director.cut.burn import Burner, subtitle_font
     from nava_director.cut.clipfile import atomic_path
-    from nava_director.cut.join import Copy, Encode, encode_segment, film_headers, materialise, plan_segments, read_stream
-    from nava_director.cut.mux import mux_film
+    from nava_director.cut.join import Copy, Encode, encode_segment, film_headers, materialise, plan_segments
+    from nava_director.cut.mux import mux_film, mux_picture_and_sound
     from nava_director.cut.picture import ClipFrames, film_frame
     from nava_director.cut.retime import retimed_length, source_frames
 
-    streams = {p.shot.clip_path: read_stream(p.shot.clip_path, edit.fps) for p in edit.placements}
-    for p in edit.placements:
-        if streams[p.shot.clip_path].frames != p.shot.frames:
-            raise InputError(
-                f"shot {p.shot.shot_id!r}: its take {p.shot.clip_path} has "
-                f"{streams[p.shot.clip_path].frames} frames, the plan expects {p.shot.frames}",
-                hint="the take is damaged or was replaced; render that shot again",
-            )
-    sizes = {s.size for s in streams.values()}
-    if len(sizes) != 1:
-        raise InputError(f"the takes differ in frame size {sorted(sizes)}", hint="render every shot at one size")
-    size = sizes.pop()
+    streams = _read_takes(edit)
+    size = next(iter(streams.values())).size
     headers = film_headers(size, settings.fps, settings.crf)
     frames = retimed_length(edit.frames, edit.fps, settings.fps)
     if settings.fps == edit.fps and not settings.burn_subtitles:
         segments = plan_segments(edit, streams, headers)
-    else:
+    else:  # every frame changes: retimed or written on
         segments = [Encode(0, frames)]
 
     clips, source = ClipFrames(), source_frames(edit.frames, edit.fps, settings.fps)
@@ -181,22 +187,7 @@ def _write_mp4(edit: Edit, cues, paths: dict[str, Path], settings: CutSettings) 
     with TemporaryDirectory(prefix=".cut-", dir=out.parent) as work:
         parts = materialise(segments, encode, Path(work), settings.fps)
         staged = Path(work) / "picture-and-sound.partial"
-        _mux_picture_and_sound(parts, _sound(edit, frames, settings), staged, settings.fps, headers)
+        mux_picture_and_sound(parts, _sound(edit, frames, settings), staged, settings.fps, headers)
         with atomic_path(out) as tmp:
             mux_film(staged, paths["srt"] if cues and not burn else None, tmp, settings.language, settings.title)
     return frames, any(isinstance(s, Copy) for s in segments)
-
-
-def _mux_picture_and_sound(parts, sound: np.ndarray, path: Path, fps: int, headers) -> None:
-    import av
-
-    from nava_director.cut.clipfile import add_audio_stream, encode_audio
-    from nava_director.cut.join import video_packets
-
-    with av.open(str(parts[0].clip.path)) as template, av.open(str(path), "w", format="mp4") as container:
-        video = container.add_stream_from_template(template.streams.video[0])
-        audio = add_audio_stream(container)
-        for packet in video_packets(parts, fps, headers):
-            packet.stream = video
-            container.mux(packet)
-        encode_audio(container, audio, sound)

@@ -1,11 +1,16 @@
-"""The film's last pass: the soft subtitle track (mov_text, language-tagged) and the title
-muxed beside the picture and sound, by stream copy, with the index moved to the front."""
+"""Muxing the film: the picture's packets and the encoded sound into one mp4 (PyAV), then
+the soft subtitle track (mov_text, language-tagged) and the title beside them, by stream
+copy, with the index moved to the front (the ffmpeg binary: PyAV cannot encode mov_text)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
+from nava_director.cut.clipfile import add_audio_stream, encode_audio
+from nava_director.cut.join import Copy, video_packets
 from nava_director.errors import InputError, NavaError
 
 # ISO 639-1 (what a storyboard says) -> ISO 639-2/B (what an mp4 track is tagged with)
@@ -25,6 +30,19 @@ def track_language(language: str) -> str:
             hint=f"use one of {', '.join(sorted(ISO639_2))} or a three-letter ISO 639-2 code",
         )
     return ISO639_2[code]
+
+
+def mux_picture_and_sound(parts: list[Copy], sound: np.ndarray, path: Path, fps: int, headers) -> None:
+    """Write `path` (mp4): the film's video packets copied from `parts`, its sound encoded."""
+    import av
+
+    with av.open(str(parts[0].clip.path)) as template, av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream_from_template(template.streams.video[0])
+        audio = add_audio_stream(container)
+        for packet in video_packets(parts, fps, headers):
+            packet.stream = video
+            container.mux(packet)
+        encode_audio(container, audio, sound)
 
 
 def mux_film(picture_and_sound: Path, subtitles: Path | None, out: Path, language: str, title: str) -> None:

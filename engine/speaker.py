@@ -97,14 +97,13 @@ class SpeakerEncoder:
         if not isinstance(checkpoint, Mapping) or not {"model_config", "state_dict"} <= set(checkpoint):
             raise WeightsError(f"{WHAT}: {path} is not a ReDimNet checkpoint (needs 'model_config' and 'state_dict')")
         model = cls._build(checkpoint["model_config"], path)
-        load_strict(model, checkpoint["state_dict"], WHAT, path, dtype=dtype)
-        model.spec.float()  # the front end always computes in float32
-        return cls(model.to(device))
+        load_strict(model, checkpoint["state_dict"], WHAT, path)
+        return cls(_cast(model, dtype).to(device))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] = TINY_CONFIG, dtype=torch.float32, device="cpu") -> SpeakerEncoder:
         """Random weights (tiny test engines); front-end buffers are the true constants."""
-        return cls(cls._build(config, "config").to(device=device, dtype=dtype))
+        return cls(_cast(cls._build(config, "config"), dtype).to(device))
 
     @staticmethod
     def _build(model_config: Mapping[str, Any], source: str | Path) -> ReDimNet:
@@ -149,6 +148,14 @@ class SpeakerEncoder:
 
     def _cache_path(self, voice: Path, cache_dir: Path) -> Path:
         return cache_dir / f"{file_sha256(voice)[:32]}-{self.fingerprint()[:16]}.pt"
+
+
+def _cast(model: ReDimNet, dtype: torch.dtype) -> ReDimNet:
+    """Everything but the front end to ``dtype``; the front end always computes in float32."""
+    for name, child in model.named_children():
+        if name != "spec":
+            child.to(dtype)
+    return model
 
 
 def _atomic_save(tensor: torch.Tensor, path: Path) -> None:

@@ -65,6 +65,17 @@ def test_config_comes_from_the_file(case):
     assert len(speaker.model.backbone.stages) == len(config["stages_setup"])
 
 
+def test_bf16_keeps_the_front_end_in_float32():
+    speaker = SpeakerEncoder.from_file(COMPONENTS / "redimnet_tiny.pt", dtype=torch.bfloat16)
+    io = load_file(COMPONENTS / "redimnet_tiny.safetensors")
+    assert speaker.model.linear.weight.dtype == torch.bfloat16
+    assert speaker.model.spec.torchfbank[2].mel_scale.fb.dtype == torch.float32
+    torch.testing.assert_close(speaker.model.spec(io["in.wav"]), io["int.features"], atol=FEATURES_ATOL, rtol=0)
+    embedding = speaker.embed(io["in.wav"])
+    assert embedding.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(embedding, io["out.embedding"]).item() > 0.99
+
+
 def test_fresh_model_has_the_true_front_end_buffers():
     state = torch.load(COMPONENTS / "redimnet_tiny.pt", weights_only=True)["state_dict"]
     fresh = SpeakerEncoder.from_config().model.state_dict()

@@ -192,11 +192,14 @@ def read_first_frame(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_last_frame(path: str | os.PathLike) -> np.ndarray:
-    """The clip's last frame, uint8 [H,W,3]."""
+    """The clip's last frame, uint8 [H,W,3], decoding only its last GOP."""
     import av
 
     last = None
     with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration:  # to the last keyframe at or before the end
+            container.seek((stream.start_time or 0) + stream.duration, stream=stream, backward=True)
         for last in _decode_video(container):
             pass
     if last is None:

@@ -164,10 +164,10 @@ def plan_edit(shots: list[CutShot], fps: int) -> Edit:
 
 
 def _check(p: Placement) -> None:
-    overlap_in = p.join_in.picture.stop - p.start if p.join_in else 0
-    overlap_in = max(overlap_in, p.join_in.sound.stop - p.start) if p.join_in else 0
-    overlap_out = p.stop - min(p.join_out.picture.start, p.join_out.sound.start) if p.join_out else 0
-    if p.length < 1 or overlap_in + overlap_out > p.length or p.fade_in + p.fade_out > len(p.picture):
+    """The frames a shot shares with its neighbours must not run into each other."""
+    shared_in = max(p.join_in.picture.stop, p.join_in.sound.stop) - p.start if p.join_in else 0
+    shared_out = p.stop - min(p.join_out.picture.start, p.join_out.sound.start) if p.join_out else 0
+    if p.length < 1 or shared_in + shared_out > p.length or p.fade_in + p.fade_out > len(p.picture):
         raise InputError(
             f"shot {p.shot.shot_id!r} ({p.length / p.shot.fps:.2f} s) is too short for its "
             "transitions, J/L cuts and fades",

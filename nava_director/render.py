@@ -46,7 +46,6 @@ class RenderOptions:
     shots: tuple[str, ...] = ()  # --shot: the shots to make new takes of (all, with --takes/--seed)
     takes: int | None = None  # --takes K
     seed: int | None = None  # --seed S: new takes get S, S+1, ...
-    steps: int | None = None  # --steps: overrides the storyboard's
 
     @property
     def new_takes(self) -> bool:
@@ -58,7 +57,7 @@ class ShotState:
     """Where a shot stands before a run: its key and the take it would use (None: must render)."""
 
     job: ShotJob
-    key: str | None  # None: it continues from a shot that has no usable take yet
+    key: ShotKey | None  # None: it continues from a shot that has no usable take yet
     chosen: Take | None
     takes: list[Take]
     entry: ShotEntry
@@ -181,18 +180,21 @@ class Director:
             steps=key.steps, first_frame=self.first_frame(job, upstream), guidance=None, card=card,
         )
 
+    def state(self, job: ShotJob, caption: CaptionResult, upstream: Take | None, entry: ShotEntry) -> ShotState:
+        """The shot's key and chosen take; a continued shot whose upstream has no take has no key."""
+        key = None if job.continue_from and upstream is None else self.key(job, caption, upstream)
+        takes = self.project.takes(job.shot)
+        return ShotState(job, key, choose(takes, entry, key.value if key else None, job.seed), takes, entry)
+
     def states(self, manifest: Manifest, captions: dict[str, CaptionResult]) -> list[ShotState]:
         """Every shot's key and chosen take as things stand, in plan order (renders nothing)."""
         chosen: dict[str, Take | None] = {}
         out = []
         for job in self.plan.jobs:
             upstream = chosen.get(job.continue_from) if job.continue_from else None
-            blocked = job.continue_from is not None and upstream is None
-            key = None if blocked else self.key(job, captions[job.shot], upstream).value
-            takes = self.project.takes(job.shot)
-            entry = manifest.shot(job.shot)
-            chosen[job.shot] = choose(takes, entry, key, job.seed)
-            out.append(ShotState(job, key, chosen[job.shot], takes, entry))
+            state = self.state(job, captions[job.shot], upstream, manifest.shot(job.shot))
+            chosen[job.shot] = state.chosen
+            out.append(state)
         return out
 
 
@@ -219,18 +221,16 @@ class _Run:
         rendered = time.perf_counter() - started
         meta = {"engine": key.engine, "caption": key.caption, "writer": key.writer, "width": key.width,
                 "height": key.height, "frames": key.frames, "fps": key.fps, "steps": key.steps}
-        take = self.director.project.add_take(job.shot, key.value, seed, clip, meta, {"render_s": round(rendered, 3)})
-        return take
+        return self.director.project.add_take(job.shot, key.value, seed, clip, meta, {"render_s": round(rendered, 3)})
 
     def shot(self, job: ShotJob) -> None:
         """Bring one shot up to date (and make its new takes, if asked)."""
-        entry = self.manifest.shot(job.shot)
-        if job.continue_from is not None and self.chosen.get(job.continue_from) is None:
-            raise NavaError(f"not rendered: it continues from {job.continue_from!r}, which has no take")
         upstream = self.chosen.get(job.continue_from) if job.continue_from else None
-        caption = self.captions[job.shot]
-        key = self.director.key(job, caption, upstream)
-        takes = self.director.project.takes(job.shot)
+        if job.continue_from and upstream is None:
+            raise NavaError(f"not rendered: it continues from {job.continue_from!r}, which has no take")
+        caption, entry = self.captions[job.shot], self.manifest.shot(job.shot)
+        state = self.director.state(job, caption, upstream, entry)
+        key, takes, chosen = state.key, state.takes, state.chosen
         previous = {t.n: t for t in takes}.get(entry.chosen)
         rendered = False
         if self.selected(job):
@@ -239,7 +239,7 @@ class _Run:
                 if not any(t.key == key.value and t.seed == seed for t in takes):
                     takes.append(self.render_take(job, caption, key, seed, upstream))
                     rendered = True
-        chosen = choose(takes, entry, key.value, job.seed)
+            chosen = choose(takes, entry, key.value, job.seed)
         if chosen is None:
             chosen = self.render_take(job, caption, key, job.seed, upstream)
             rendered = True

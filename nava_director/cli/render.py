@@ -44,6 +44,8 @@ def _summary(report: Report) -> Table:
         table.add_row("[red]failed[/]", f"{failure.shot}: {failure.error}")
     if report.film:
         table.add_row("film", str(report.film.get("path", "")))
+    elif report.failed:
+        table.add_row("film", f"not cut: {len(report.failed)} shot(s) have no take")
     table.add_row("time", f"{report.timings.get('total_s', 0):.1f} s")
     return table
 
@@ -71,7 +73,7 @@ def render(
                  "weights": weights}
         director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
         print_diagnostics(director.plan.storyboard.warnings)
-        options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed, steps=steps)
+        options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)
         with RichProgress(stderr) as progress:
             return render_storyboard(director, options, progress)
 

@@ -22,13 +22,12 @@ def _director(storyboard, out=None, engine=None, weights=None, size=None) -> Dir
     return Director(storyboard, load_settings(storyboard, flags))
 
 
-def _rows(states: list[ShotState]) -> list[dict]:
-    return [
-        {"shot": s.job.shot, "status": s.status, "key": s.key, "chosen": s.chosen.n if s.chosen else None,
-         "picked": s.entry.picked, "locked": s.entry.locked,
-         "takes": [{"n": t.n, "seed": t.seed, "current": t.key == s.key, "clip": str(t.clip)} for t in s.takes]}
-        for s in states
-    ]
+def _row(state: ShotState) -> dict:
+    key = state.key.value if state.key else None
+    takes = [{"n": t.n, "seed": t.seed, "current": t.key == key, "clip": str(t.clip)} for t in state.takes]
+    return {"shot": state.job.shot, "status": state.status, "key": key,
+            "chosen": state.chosen.n if state.chosen else None, "picked": state.entry.picked,
+            "locked": state.entry.locked, "takes": takes}
 
 
 def _table(rows: list[dict]) -> Table:
@@ -58,7 +57,7 @@ def takes(
 ) -> None:
     """List the takes of every shot (or one): seed, whether current, which one the film uses."""
     states = run(lambda: status(_director(storyboard, out, engine, weights, size)), debug=debug)
-    rows = [r for r in _rows(states) if shot is None or r["shot"] == shot]
+    rows = [_row(s) for s in states if shot is None or s.job.shot == shot]
     output(rows, as_json, lambda: _table(rows))
 
 

@@ -2,11 +2,15 @@
 
     python -m engine.parity FIXTURE.safetensors        # every mode of a parity fixture
     python -m engine.parity --params nava_6b_params.json  # the 6.3B key map and size
+    torchrun --standalone --nproc_per_node=N -m engine.parity --sp N FIXTURE.safetensors
+                                                       # the same, each forward split over N ranks
 
 A parity fixture is ``X.safetensors`` (weights ``model.*``, inputs ``in.*``, fp32 outputs
 ``out.MODE.*``, bf16-inference outputs ``out_bf16.MODE.*``) with its json sidecar ``X.json``
 (``config`` and ``modes``), as ``../shared/fixtures/nava_tiny_parity.*``. Each mode runs
-twice: fp32 (max abs error <= 1e-4) and bf16 (relative L2 error <= 3e-2).
+twice: fp32 (max abs error <= 1e-4) and bf16 (relative L2 error <= 3e-2). With ``--sp``
+every rank runs the sharded forward (:mod:`engine.parallel`), rank 0 prints the lines, and
+the check fails unless every rank got the same numbers.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from engine.config import ModelConfig
+from engine.errors import EngineError
 from engine.model import AVPrediction, SpeakerSlots, WanAVModel
+from engine.parallel import init_distributed, sequence_parallel
 from engine.weights import load_state
 
 FP32_ATOL = 1e-4
@@ -54,8 +61,9 @@ MODES = {
 class ParityFixture:
     """A parity fixture's tensors and json sidecar."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, device: torch.device | str = "cpu"):
         self.path = Path(path)
+        self.device = torch.device(device)
         self.meta = json.loads(self.path.with_suffix(".json").read_text())
         self.tensors = load_file(self.path)
         self.config = ModelConfig.from_dict(self.meta["config"])
@@ -68,10 +76,10 @@ class ParityFixture:
         with torch.device("meta"):
             model = WanAVModel(self.config)
         weights = {k.removeprefix("model."): v for k, v in self.tensors.items() if k.startswith("model.")}
-        return load_state(model, weights, dtype=dtype, source=str(self.path)).eval()
+        return load_state(model, weights, dtype=dtype, device=self.device, source=str(self.path)).eval()
 
     def run(self, model: WanAVModel, mode: str) -> AVPrediction:
-        call, x = MODES[mode], self.tensors
+        call, x = MODES[mode], {k: v.to(self.device) for k, v in self.tensors.items() if k.startswith("in.")}
         video, audio, t = x["in.vid"][None], x["in.audio"][None], x["in.t"]
         speaker = None
         if call.speaker is not None:
@@ -90,7 +98,7 @@ class ParityFixture:
 
     def outputs(self, prediction: AVPrediction) -> dict[str, torch.Tensor]:
         """The prediction as the fixture stores it: ``video`` [C,F,H,W], ``audio`` [L,C], fp32."""
-        return {k: v[0].float() for k, v in prediction._asdict().items() if v is not None}
+        return {k: v[0].float().cpu() for k, v in prediction._asdict().items() if v is not None}
 
 
 @dataclass
@@ -110,20 +118,46 @@ class ModeResult:
         return f"{self.mode} max_abs={self.max_abs:.3e} rel_l2_bf16={self.rel_l2_bf16:.3e} {status}{note}"
 
 
-def check_fixture(path: str | Path) -> list[ModeResult]:
-    fixture = ParityFixture(path)
+def check_fixture(path: str | Path, group=None, device: torch.device | str = "cpu") -> list[ModeResult]:
+    """Every mode of the fixture; with a process ``group``, each forward split over its ranks."""
+    fixture = ParityFixture(path, device)
     fp32, bf16 = fixture.model(torch.float32), fixture.model(torch.bfloat16)
     results = []
     for mode in fixture.modes:
         if mode not in MODES:
             results.append(ModeResult(mode, float("nan"), float("nan"), note="unknown mode"))
             continue
-        got32, got16 = fixture.outputs(fixture.run(fp32, mode)), fixture.outputs(fixture.run(bf16, mode))
+        with _split(fp32, group), _split(bf16, group):
+            got32, got16 = fixture.outputs(fixture.run(fp32, mode)), fixture.outputs(fixture.run(bf16, mode))
         want32 = {k: fixture.tensors[f"out.{mode}.{k}"] for k in got32}
         want16 = {k: fixture.tensors[f"out_bf16.{mode}.{k}"] for k in got16}
         max_abs = max(float((got32[k] - want32[k]).abs().max()) for k in got32)
         rel = max(float((got16[k] - want16[k]).norm() / want16[k].norm()) for k in got16)
         results.append(ModeResult(mode, max_abs, rel))
+    return results
+
+
+def _split(model: WanAVModel, group):
+    return sequence_parallel(model, group) if group is not None else nullcontext()
+
+
+def check_fixture_sharded(path: str | Path, sp: int) -> list[ModeResult]:
+    """:func:`check_fixture` on every rank of a torchrun world of ``sp`` ranks; rank 0's results,
+    each marked failed where some rank's numbers differ from rank 0's."""
+    import torch.distributed as dist
+
+    group = init_distributed()
+    if dist.get_world_size() != sp:
+        raise EngineError(f"--sp {sp} needs {sp} ranks, torchrun started {dist.get_world_size()}",
+                          hint=f"torchrun --standalone --nproc_per_node={sp} -m engine.parity --sp {sp} FIXTURE")
+    device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else "cpu"
+    results = check_fixture(path, group, device)
+    every_rank: list[list[ModeResult]] = [[] for _ in range(sp)]
+    dist.all_gather_object(every_rank, results)
+    for i, result in enumerate(results):
+        differing = [rank for rank, theirs in enumerate(every_rank) if theirs[i] != result]
+        if differing:
+            result.note = f"ranks {differing} differ from rank 0"
     return results
 
 
@@ -150,15 +184,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.parity", description=__doc__.split("\n")[0])
     parser.add_argument("fixture", nargs="?", help="a parity fixture .safetensors (json sidecar beside it)")
     parser.add_argument("--params", help="a params json (nava_6b_params.json): check the nava-6.3b key map")
+    parser.add_argument("--sp", type=int, default=1, metavar="N",
+                        help="split each forward over N ranks (run under torchrun --nproc_per_node=N)")
     args = parser.parse_args(argv)
     if bool(args.fixture) == bool(args.params):
         parser.error("give a fixture or --params")
     if args.params:
         problems, matching, total, count = check_params(args.params)
-        print(*problems, sep="\n") if problems else None
+        for problem in problems:
+            print(problem)
         print(f"{matching}/{total} keys match, {count} parameters")
         return 1 if problems else 0
-    results = check_fixture(args.fixture)
+    if args.sp == 1:
+        return _print_results(check_fixture(args.fixture))
+    import torch.distributed as dist
+
+    try:
+        results = check_fixture_sharded(args.fixture, args.sp)
+    except EngineError as error:
+        print(f"error: {error.message}" + (f"\nhint: {error.hint}" if error.hint else ""), file=sys.stderr)
+        return 2
+    try:
+        return _print_results(results) if dist.get_rank() == 0 else int(not all(r.ok for r in results))
+    finally:
+        dist.destroy_process_group()
+
+
+def _print_results(results: list[ModeResult]) -> int:
     for result in results:
         print(result)
     passed = sum(r.ok for r in results)

@@ -118,7 +118,7 @@ def encode_frames(container, stream, frames: Iterator[np.ndarray]) -> None:
     container.mux(stream.encode(None))
 
 
-def encode_audio(container, stream, audio: np.ndarray, chunk: int = 1024) -> None:
+def audio_packets(stream, audio: np.ndarray, chunk: int = 1024) -> Iterator:
     """Encode float32 [2, N] audio at 48 kHz; the encoder re-frames it for AAC."""
     import av
 
@@ -127,8 +127,8 @@ def encode_audio(container, stream, audio: np.ndarray, chunk: int = 1024) -> Non
         frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout="stereo")
         frame.sample_rate, frame.pts = SAMPLE_RATE, start
         frame.time_base = Fraction(1, SAMPLE_RATE)
-        container.mux(stream.encode(frame))
-    container.mux(stream.encode(None))
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
 
 
 def write_clip(clip: Clip, path: str | os.PathLike, crf: int = 18) -> Path:
@@ -146,7 +146,7 @@ def write_clip(clip: Clip, path: str | os.PathLike, crf: int = 18) -> Path:
             video = add_video_stream(container, frames.shape[2], frames.shape[1], clip.fps, crf)
             sound = add_audio_stream(container)
             encode_frames(container, video, iter(frames))
-            encode_audio(container, sound, audio)
+            container.mux(list(audio_packets(sound, audio)))
     return path
 
 

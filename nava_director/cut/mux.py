@@ -4,12 +4,13 @@ copy, with the index moved to the front (the ffmpeg binary: PyAV cannot encode m
 
 from __future__ import annotations
 
+import heapq
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from nava_director.cut.clipfile import add_audio_stream, encode_audio
+from nava_director.cut.clipfile import add_audio_stream, audio_packets
 from nava_director.cut.join import Copy, video_packets
 from nava_director.errors import InputError, NavaError
 
@@ -33,16 +34,22 @@ def track_language(language: str) -> str:
 
 
 def mux_picture_and_sound(parts: list[Copy], sound: np.ndarray, path: Path, fps: int, headers) -> None:
-    """Write `path` (mp4): the film's video packets copied from `parts`, its sound encoded."""
+    """Write `path` (mp4): the film's video packets copied from `parts`, its sound encoded,
+    the two interleaved by time."""
     import av
 
     with av.open(str(parts[0].clip.path)) as template, av.open(str(path), "w", format="mp4") as container:
         video = container.add_stream_from_template(template.streams.video[0])
         audio = add_audio_stream(container)
-        for packet in video_packets(parts, fps, headers):
-            packet.stream = video
+        sound_packets = list(audio_packets(audio, sound))  # small: a few kB a second
+        pictures = (_on(video, packet) for packet in video_packets(parts, fps, headers))
+        for packet in heapq.merge(pictures, sound_packets, key=lambda p: p.dts * p.time_base):
             container.mux(packet)
-        encode_audio(container, audio, sound)
+
+
+def _on(stream, packet):
+    packet.stream = stream
+    return packet
 
 
 def mux_film(picture_and_sound: Path, subtitles: Path | None, out: Path, language: str, title: str) -> None:

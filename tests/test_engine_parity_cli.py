@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
 from tests.conftest import ROOT, SHARED_FIXTURES
+
+pytestmark = pytest.mark.slow  # each test starts the real process (torch import, both runs)
 
 FIXTURE = SHARED_FIXTURES / "nava_tiny_parity.safetensors"
 

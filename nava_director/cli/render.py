@@ -9,8 +9,8 @@ from rich.table import Table
 
 from nava_director.cli import app
 from nava_director.cli._common import (
-    DebugOpt, EngineOpt, JsonOpt, OutOpt, RewriterOpt, SizeOpt, StoryboardArg, VllmUrlOpt, WeightsOpt,
-    output, print_diagnostics, run, stderr,
+    DebugOpt, EngineOpt, JsonOpt, OutOpt, RewriterOpt, SizeOpt, StoryboardArg, VllmModelOpt,
+    VllmUrlOpt, WeightsOpt, output, print_diagnostics, run, stderr,
 )
 from nava_director.cli.progress import RichProgress
 from nava_director.config import load_settings
@@ -34,14 +34,17 @@ StepsOpt = Annotated[
 def _summary(report: Report) -> Table:
     table = Table(show_header=False, box=None)
     if not report.rendered and not report.failed:
-        film = "film up to date, not cut again" if report.film and not report.film.get("cut") else "film cut"
+        film = "film up to date, not cut again" if report.film and not report.film.get("cut") else "film cut anew"
         table.add_row("nothing changed", f"{len(report.reused)} shot(s) reused, nothing rendered; {film}")
     for label, shots in (("rendered", report.rendered), ("reused", report.reused),
                          ("stale", report.stale), ("locked", report.locked)):
         if shots:
             table.add_row(label, ", ".join(shots))
+    first_with: dict[str, str] = {}  # an engine that cannot load fails every shot the same way: say it once
     for failure in report.failed:
-        table.add_row("[red]failed[/]", f"{failure.shot}: {failure.error}")
+        error = first_with.setdefault(failure.error, failure.shot)
+        said = failure.error if error == failure.shot else f"the same error as {error}"
+        table.add_row("[red]failed[/]", f"{failure.shot}: {said}")
     if report.film:
         table.add_row("film", str(report.film.get("path", "")))
     elif report.failed:
@@ -61,6 +64,7 @@ def render(
     size: SizeOpt = None,
     rewriter: RewriterOpt = None,
     vllm_url: VllmUrlOpt = None,
+    vllm_model: VllmModelOpt = None,
     weights: WeightsOpt = None,
     steps: StepsOpt = None,
     as_json: JsonOpt = False,
@@ -70,7 +74,7 @@ def render(
 
     def go() -> Report:
         flags = {"engine": engine, "out": out, "size": size, "rewriter": rewriter, "vllm_url": vllm_url,
-                 "weights": weights}
+                 "vllm_model": vllm_model, "weights": weights}
         director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
         print_diagnostics(director.plan.storyboard.warnings)
         options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)

@@ -30,15 +30,19 @@ def _row(state: ShotState) -> dict:
             "locked": state.entry.locked, "takes": takes}
 
 
+def _marks(row: dict, n: int) -> str:
+    marks = [label for label, on in (("chosen", n == row["chosen"]), ("picked", n == row["picked"]),
+                                     ("locked", row["locked"] and n == row["chosen"])) if on]
+    return " · ".join(marks)
+
+
 def _table(rows: list[dict]) -> Table:
     table = Table("shot", "take", "seed", "made from", "")
     for row in rows:
-        table.add_row(row["shot"], "—", "", "", f"[yellow]{row['status']}[/] (no take)" if not row["takes"] else "")
+        table.add_row(row["shot"], "", "", "", "" if row["takes"] else f"[yellow]{row['status']}[/] (no take)")
         for take in row["takes"]:
-            mark = ("chosen" if take["n"] == row["chosen"] else "") + (" · picked" if take["n"] == row["picked"] else "")
-            mark += " · locked" if row["locked"] and take["n"] == row["chosen"] else ""
-            table.add_row("", f"{take['n']:03d}", str(take["seed"]),
-                          "current inputs" if take["current"] else "[dim]older inputs[/]", mark)
+            made_from = "current inputs" if take["current"] else "[dim]older inputs[/]"
+            table.add_row("", f"{take['n']:03d}", str(take["seed"]), made_from, _marks(row, take["n"]))
         if row["takes"] and row["status"] == "stale":
             table.add_row("", "", "", "", "[yellow]stale: renders again[/]")
     return table

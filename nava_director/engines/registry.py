@@ -13,7 +13,7 @@ import importlib
 from pathlib import Path
 
 from nava_director.engines.base import Engine
-from nava_director.errors import InputError
+from nava_director.errors import InputError, NavaError
 
 ENGINES: dict[str, str] = {
     "animatic": "nava_director.engines.animatic:AnimaticEngine",
@@ -26,7 +26,12 @@ def create_engine(name: str, weights: Path | None = None) -> Engine:
     if name not in ENGINES:
         raise InputError(f"unknown engine {name!r}", hint=f"use one of: {', '.join(ENGINES)}")
     module, _, attr = ENGINES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)(weights=weights)
+    try:
+        engine_class = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as error:
+        raise NavaError(f"the {name} engine cannot be loaded ({error})",
+                        hint="reinstall with scripts/setup.sh, or use --engine animatic") from None
+    return engine_class(weights=weights)
 
 
 def render_size(engine: Engine, full: tuple[int, int]) -> tuple[int, int]:

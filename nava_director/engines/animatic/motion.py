@@ -80,10 +80,18 @@ def parse_move(direction: str) -> Move:
         if word in MOVES:
             name = word
             break
-    speed = next((v for k, v in SPEEDS.items() if re.search(rf"\b{k}\b", text)), None)
-    if speed is None:
-        speed = 0.5 if re.search("缓慢|慢慢|缓缓|slowly", text) else 1.8 if re.search("快速|迅速|急", text) else 1.0
-    return MOVES[name].scaled(speed)
+    return MOVES[name].scaled(_speed(text))
+
+
+def _speed(text: str) -> float:
+    for word, speed in SPEEDS.items():
+        if re.search(rf"\b{word}\b", text):
+            return speed
+    if re.search("缓慢|慢慢|缓缓|slowly", text):
+        return SPEEDS["slow"]
+    if re.search("快速|迅速|急", text):
+        return SPEEDS["fast"]
+    return SPEEDS["normal"]
 
 
 def _ease(t: np.ndarray) -> np.ndarray:

@@ -44,6 +44,9 @@ class AVPrediction(NamedTuple):
 
 
 class WanAVModel(nn.Module):
+    # engine.parallel.SequenceParallel while the forward runs split over ranks (None: one device)
+    sequence_parallel = None
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config
@@ -147,8 +150,13 @@ class WanAVModel(nn.Module):
             context=self.embed_context(context, speaker),
             segment_ids=layout.segment_ids(mask),
         )
+        parallel = self.sequence_parallel
+        if parallel is not None:  # each rank keeps its slice of the sequence until the heads
+            x, inputs = parallel.shard(x, inputs)
         for block in (*self.double_blocks, *self.single_blocks):
             x = block(x, inputs)
+        if parallel is not None:
+            x = parallel.gather(x)
         return self.heads(x, e, layout)
 
     def heads(self, x: torch.Tensor, e: list[torch.Tensor], layout: TokenLayout) -> AVPrediction:

@@ -22,7 +22,7 @@ fi
 stamp="$VENV/.installed-${package//=/-}"
 
 if [ -f "$stamp" ] && "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
-  echo "setup_vllm: $VENV already has $package"
+  echo "setup_vllm: $VENV already has $package (checked in $(( $(date +%s) - start ))s)"
   exit 0
 fi
 

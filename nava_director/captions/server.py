@@ -54,7 +54,7 @@ class VllmServer:
         if python is None:
             raise InputError("no Python with vLLM is configured to start a server with",
                              hint="set NAVA_VLLM_PYTHON (scripts/setup_vllm.sh makes .venv-vllm/bin/python), "
-                                  "or give a running server with --vllm-url")
+                                  "give a running server with --vllm-url, or use --rewriter template")
         if not Path(python).is_file():
             raise InputError(f"the vLLM Python {python} does not exist",
                              hint="run scripts/setup_vllm.sh, or fix NAVA_VLLM_PYTHON")
@@ -116,3 +116,4 @@ class VllmServer:
     def __exit__(self, *exc) -> None:
         self.stop()
         self._log.close()
+        os.unlink(self._log.name)  # kept only when the server failed to start (the error names it)

@@ -22,7 +22,7 @@ from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, VoicedLine
 from nava_director.engines.base import Clip, Progress, ShotRequest, SpeechLine
 from nava_director.errors import InputError
 from nava_director.spans import SPAN_RE
-from nava_director.speech_timing import time_lines
+from nava_director.engines.animatic.speech_timing import time_lines
 
 PREVIEW_WIDTH = 320  # default render width: the storyboard's aspect, reduced
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nava_director.speech_timing import TimedLine, syllables
+from nava_director.cut.subtitles import spoken_length
+from nava_director.engines.animatic.speech_timing import TimedLine
 
 SAMPLE_RATE = 48_000
 VOICE_LEVEL = 0.25
@@ -81,7 +82,7 @@ def _formant_gain(freqs: np.ndarray, formants: np.ndarray) -> np.ndarray:
 def voice(text: str, seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
     """A mono voice-like tone of ``seconds`` with one amplitude burst per syllable."""
     n = max(1, int(round(seconds * SAMPLE_RATE)))
-    count = syllables(text)
+    count = spoken_length(text)  # a syllable per CJK character or word
     t = np.arange(n) / SAMPLE_RATE
     syllable = np.minimum((t / seconds * count).astype(int), count - 1)
     phase_in_syllable = t / seconds * count - syllable  # 0..1 inside each syllable

@@ -81,13 +81,19 @@ def open_rewriter(writer: str, model: str, settings: Settings) -> Iterator[Rewri
             yield VllmRewriter(url, model)
 
 
-async def rewrite_all(rewriter: Rewriter, jobs: list[tuple[ShotBrief, str, str]], requested: str) -> list[CaptionResult]:
-    """Rewrite every (brief, draft, key) at once, each through the span guard."""
+async def rewrite_all(rewriter: Rewriter, jobs: list[tuple[ShotBrief, str, str]], requested: str,
+                      cache: CaptionCache | None = None) -> list[CaptionResult]:
+    """Rewrite every (brief, draft, key) at once, each through the span guard; each caption is
+    cached as soon as it is written, so an interrupted run keeps what it finished."""
 
     async def one(brief: ShotBrief, draft: str, key: str) -> CaptionResult:
-        result = await guarded(lambda: rewriter.rewrite(brief, draft), brief.spans, draft)
-        writer = "template" if result.fallback else rewriter.writer
-        return CaptionResult(result.caption, writer, requested, result.fallback, key, result.problems)
+        guarded_caption = await guarded(lambda: rewriter.rewrite(brief, draft), brief.spans, draft)
+        writer = "template" if guarded_caption.fallback else rewriter.writer
+        result = CaptionResult(guarded_caption.caption, writer, requested, guarded_caption.fallback, key,
+                               guarded_caption.problems)
+        if cache is not None:
+            cache.put(result)
+        return result
 
     try:
         return list(await asyncio.gather(*(one(*job) for job in jobs)))
@@ -110,7 +116,7 @@ def write_captions(
     ``cache_dir``: the project's ``captions/`` folder (None: no cache).
     ``recorded_writer``: the writer in the project's manifest, which ``auto`` keeps.
     """
-    known = {shot.id for _, shot in loaded.storyboard.shots()}
+    known = [shot.id for _, shot in loaded.storyboard.shots()]
     if unknown := [s for s in shot_ids or [] if s not in known]:
         raise InputError(f"no shot {', '.join(map(repr, unknown))} in {loaded.path}",
                          hint=f"shots: {', '.join(known)}")
@@ -124,14 +130,11 @@ def write_captions(
 
     model = rewriter_model(writer, settings)
     cache = CaptionCache(cache_dir)
-    keys = {b.shot_id: caption_key(writer, model, REWRITE_VERSION, b.as_dict())
-            for b in briefs}
+    keys = {b.shot_id: caption_key(writer, model, REWRITE_VERSION, b.as_dict()) for b in briefs}
     results = {b.shot_id: cache.get(keys[b.shot_id]) for b in briefs}
     missing = [(b, drafts[b.shot_id], keys[b.shot_id]) for b in briefs if results[b.shot_id] is None]
     if missing:
         with open_rewriter(writer, model, settings) as llm:
-            rewritten = asyncio.run(rewrite_all(llm, missing, writer))
-        for (brief, _, _), result in zip(missing, rewritten):
-            cache.put(result)
-            results[brief.shot_id] = result
+            rewritten = asyncio.run(rewrite_all(llm, missing, writer, cache))
+        results.update((brief.shot_id, result) for (brief, _, _), result in zip(missing, rewritten))
     return {b.shot_id: results[b.shot_id] for b in briefs}

@@ -118,13 +118,24 @@ TINY_RELEASE_CONFIG: dict[str, Any] = {
             }
         },
         "preprocessing": {
-            "audio": {"sampling_rate": 16000, "max_wav_value": 32768.0, "duration": 5.12, "stereo": True, "causal_padding": 3},
+            "audio": {
+                "sampling_rate": 16000,
+                "max_wav_value": 32768.0,
+                "duration": 5.12,
+                "stereo": True,
+                "causal_padding": 3,
+            },
             "stft": {"filter_length": 1024, "hop_length": 160, "win_length": 1024, "causal": True},
             "mel": {"n_mel_channels": 64, "mel_fmin": 0, "mel_fmax": 8000},
         },
     },
     "vocoder": {
-        "vocoder": {**_AMP1, "upsample_initial_channel": 128, "upsample_rates": [5, 2, 2, 2, 2, 2], "upsample_kernel_sizes": [11, 4, 4, 4, 4, 4]},
+        "vocoder": {
+            **_AMP1,
+            "upsample_initial_channel": 128,
+            "upsample_rates": [5, 2, 2, 2, 2, 2],
+            "upsample_kernel_sizes": [11, 4, 4, 4, 4, 4],
+        },
         "bwe": {
             **_AMP1,
             "upsample_initial_channel": 64,
@@ -282,7 +293,9 @@ class AudioVAE:
         return cls._placed(vae, vocoder, release, dtype, device)
 
     @classmethod
-    def from_config(cls, release: Mapping[str, Any] = TINY_RELEASE_CONFIG, dtype=torch.float32, device="cpu") -> AudioVAE:
+    def from_config(
+        cls, release: Mapping[str, Any] = TINY_RELEASE_CONFIG, dtype=torch.float32, device="cpu"
+    ) -> AudioVAE:
         """Random weights for a release config (tiny test engines); DSP buffers are the true constants."""
         dd = release["audio_vae"]["model"]["params"]["ddconfig"]
         vae, vocoder = cls._build(release, dd["z_channels"] * dd["mel_bins"] // LATENT_DOWNSAMPLE)

@@ -36,20 +36,26 @@ def htk_mel_to_hz(mels: torch.Tensor) -> torch.Tensor:
     return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
 
 
-def slaney_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
+def slaney_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None
+) -> torch.Tensor:
     """Triangular slaney-scale filters, area-normalised: ``[n_fft // 2 + 1, n_mels]`` float32."""
     f_pts = _corner_frequencies(hz_to_slaney_mel, slaney_mel_to_hz, sample_rate, n_mels, f_min, f_max)
     area = 2.0 / (f_pts[2 : n_mels + 2] - f_pts[:n_mels])
     return _triangles(f_pts, sample_rate, n_fft) * area.unsqueeze(0)
 
 
-def htk_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None) -> torch.Tensor:
+def htk_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float | None = None
+) -> torch.Tensor:
     """Triangular HTK-scale filters peaking at 1 (no normalisation): ``[n_fft // 2 + 1, n_mels]`` float32."""
     f_pts = _corner_frequencies(hz_to_htk_mel, htk_mel_to_hz, sample_rate, n_mels, f_min, f_max)
     return _triangles(f_pts, sample_rate, n_fft)
 
 
-def _corner_frequencies(to_mel, to_hz, sample_rate: int, n_mels: int, f_min: float, f_max: float | None) -> torch.Tensor:
+def _corner_frequencies(
+    to_mel, to_hz, sample_rate: int, n_mels: int, f_min: float, f_max: float | None
+) -> torch.Tensor:
     f_max = sample_rate / 2 if f_max is None else f_max
     return to_hz(torch.linspace(to_mel(f_min), to_mel(f_max), n_mels + 2))
 
@@ -82,7 +88,9 @@ def spectrogram(wave: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, 
     return magnitude.reshape(shape[:-1] + magnitude.shape[-2:])
 
 
-def mel_spectrogram(wave: torch.Tensor, filterbank: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, power: float) -> torch.Tensor:
+def mel_spectrogram(
+    wave: torch.Tensor, filterbank: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, power: float
+) -> torch.Tensor:
     """``[..., N]`` -> mel ``[..., n_mels, frames]`` with ``filterbank`` ``[n_fft // 2 + 1, n_mels]``."""
     spec = spectrogram(wave, n_fft, hop, window, power)
     return torch.matmul(spec.transpose(-1, -2), filterbank).transpose(-1, -2)

@@ -36,7 +36,15 @@ class StageSetup:
     att_block_red: int | None  # 1-D time-context block with hidden (C*F)//red; None: no block
 
 
-M_STAGES = ((1, 2, 1, [[3, 3]], 12), (2, 2, 1, [[3, 3]], 12), (1, 3, 1, [[3, 3]], 12), (2, 4, 1, [[3, 3]], 8), (1, 4, 1, [[3, 3]], 8), (2, 4, 1, [[3, 3]], 4))  # fmt: skip
+# (stride, num_blocks, conv_exp, kernel_sizes (unused by the network), att_block_red)
+M_STAGES = (
+    (1, 2, 1, [[3, 3]], 12),
+    (2, 2, 1, [[3, 3]], 12),
+    (1, 3, 1, [[3, 3]], 12),
+    (2, 4, 1, [[3, 3]], 8),
+    (1, 4, 1, [[3, 3]], 8),
+    (2, 4, 1, [[3, 3]], 4),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,6 @@ class ReDimNetConfig:
 
     @property
     def stages(self) -> list[StageSetup]:
-        # (stride, num_blocks, conv_exp, kernel_sizes (unused by the network), att_block_red)
         return [StageSetup(s[0], s[1], s[2], s[4]) for s in self.stages_setup]
 
     @property
@@ -207,7 +214,9 @@ class SelfAttention(nn.Module):
         self.out_proj = nn.Linear(width, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = (proj(x).unflatten(-1, (self.heads, -1)).transpose(1, 2) for proj in (self.q_proj, self.k_proj, self.v_proj))
+        q, k, v = (
+            proj(x).unflatten(-1, (self.heads, -1)).transpose(1, 2) for proj in (self.q_proj, self.k_proj, self.v_proj)
+        )
         return self.out_proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2))
 
 
@@ -272,7 +281,10 @@ class Stage(nn.Sequential):
             LayerWeights(index + 1, 1 if index == 0 else config.width),
             to_2d(channels),
             nn.Conv2d(channels, width, kernel_size=(s, 1), stride=(s, 1)),
-            *(Block2d(config.block_2d_type, width, width // config.group_divisor, freqs // s) for _ in range(setup.num_blocks)),
+            *(
+                Block2d(config.block_2d_type, width, width // config.group_divisor, freqs // s)
+                for _ in range(setup.num_blocks)
+            ),
         ]
         if e != 1:
             relu = "relu" in config.block_2d_type and "relu" in config.block_1d_type
@@ -312,7 +324,9 @@ class Backbone(nn.Module):
         if config.out_channels is None:
             self.mfa = nn.Identity()
         else:
-            self.mfa = nn.Sequential(nn.Conv1d(config.width, config.out_channels, 1), nn.BatchNorm1d(config.out_channels))
+            self.mfa = nn.Sequential(
+                nn.Conv1d(config.width, config.out_channels, 1), nn.BatchNorm1d(config.out_channels)
+            )
 
     def layer_outputs(self, features: torch.Tensor) -> list[torch.Tensor]:
         """Log-mel ``[B, F, T]`` -> the stem's and every stage's 1-D map, each ``[B, C*F, T]``."""
@@ -433,7 +447,10 @@ class ReDimNet(nn.Module):
     def __init__(self, config: ReDimNetConfig):
         super().__init__()
         if config.feat_type not in ("pt", "pt_mel") or config.pooling_func != "ASTP" or config.num_classes is not None:
-            raise ValueError(f"unsupported ReDimNet variant: feat_type {config.feat_type!r}, pooling {config.pooling_func!r}, num_classes {config.num_classes}")  # fmt: skip
+            raise ValueError(
+                f"unsupported ReDimNet variant: feat_type {config.feat_type!r}, "
+                f"pooling {config.pooling_func!r}, num_classes {config.num_classes}"
+            )
         self.config = config
         self.spec = MelBanks(config.F, config.hop_length, **config.spec_params)
         self.backbone = Backbone(config)

@@ -187,7 +187,9 @@ class TextEncoder:
         return cls(model.to(device), load_tokenizer(tokenizer or folder))
 
     @classmethod
-    def load(cls, path: str | Path, tokenizer: str | Path | None = None, dtype=torch.bfloat16, device="cpu") -> TextEncoder:
+    def load(
+        cls, path: str | Path, tokenizer: str | Path | None = None, dtype=torch.bfloat16, device="cpu"
+    ) -> TextEncoder:
         """A transformers folder, or the original ``.pth`` (which needs ``tokenizer``)."""
         if Path(path).is_dir():
             return cls.from_pretrained(path, dtype, device, tokenizer)
@@ -239,7 +241,9 @@ def load_tokenizer(folder: str | Path) -> PreTrainedTokenizerBase:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise WeightsError(f"text tokenizer: no folder at {folder}", hint="the umt5-xxl tokenizer folder (google/umt5-xxl)")
+        raise WeightsError(
+            f"text tokenizer: no folder at {folder}", hint="the umt5-xxl tokenizer folder (google/umt5-xxl)"
+        )
     try:
         return AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError) as exc:

@@ -130,9 +130,15 @@ def config_from_original(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         base_dim, in_channels = state["encoder.conv1.weight"].shape[:2]
         z_dim = state["conv2.weight"].shape[0]
         blocks = sorted({int(m[1]) for k in state if (m := re.match(r"encoder\.downsamples\.(\d+)\.", k))})
-        dim_mult = [state[f"encoder.downsamples.{i}.downsamples.0.residual.2.weight"].shape[0] // base_dim for i in blocks]
-        resnets = {int(m[1]) for k in state if (m := re.match(r"encoder\.downsamples\.0\.downsamples\.(\d+)\.residual\.", k))}
-        temporal = [any(k.startswith(f"encoder.downsamples.{i}.") and ".time_conv." in k for k in state) for i in blocks[:-1]]
+        dim_mult = [
+            state[f"encoder.downsamples.{i}.downsamples.0.residual.2.weight"].shape[0] // base_dim for i in blocks
+        ]
+        resnets = {
+            int(m[1]) for k in state if (m := re.match(r"encoder\.downsamples\.0\.downsamples\.(\d+)\.residual\.", k))
+        }
+        temporal = [
+            any(k.startswith(f"encoder.downsamples.{i}.") and ".time_conv." in k for k in state) for i in blocks[:-1]
+        ]
         decoder_base_dim = state["decoder.conv1.weight"].shape[0] // dim_mult[-1]
         out_channels = state["decoder.head.2.weight"].shape[0]
     except (KeyError, IndexError, ZeroDivisionError) as exc:
@@ -169,7 +175,9 @@ class VideoVAE:
         param = next(model.parameters())
         shape = (1, -1, 1, 1, 1)
         self._mean = torch.tensor(model.config.latents_mean, dtype=torch.float32, device=param.device).view(shape)
-        self._inv_std = 1.0 / torch.tensor(model.config.latents_std, dtype=torch.float32, device=param.device).view(shape)
+        self._inv_std = 1.0 / torch.tensor(model.config.latents_std, dtype=torch.float32, device=param.device).view(
+            shape
+        )
 
     @property
     def latent_channels(self) -> int:
@@ -267,4 +275,3 @@ class VideoVAE:
         if (frames - 1) % self.temporal_factor or height % self.spatial_factor or width % self.spatial_factor:
             raise ValueError(f"frames must be 4k+1 and sizes multiples of 16, got {frames}x{height}x{width}")
         return (self.latent_channels, 1 + (frames - 1) // 4, height // 16, width // 16)
-

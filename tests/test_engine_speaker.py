@@ -52,7 +52,11 @@ def test_every_stage_matches_reference(case):
 def test_embeddings_match_reference(case):
     name, speaker, io = case
     atol = EMBEDDING_ATOL[name]
-    for wave, expected in (("in.wav", "out.embedding"), ("in.wav_long", "out.embedding_long"), ("in.wav_batch", "out.embedding_batch")):
+    for wave, expected in (
+        ("in.wav", "out.embedding"),
+        ("in.wav_long", "out.embedding_long"),
+        ("in.wav_batch", "out.embedding_batch"),
+    ):
         embedding = speaker.embed(io[wave])
         assert embedding.shape == (io[wave].shape[0], 192)
         torch.testing.assert_close(embedding, io[expected], atol=atol, rtol=0)
@@ -60,7 +64,9 @@ def test_embeddings_match_reference(case):
 
 def test_config_comes_from_the_file(case):
     name, speaker, _ = case
-    config = json.loads((COMPONENTS / "redimnet_tiny.json").read_text())[f"model_config_{name.removeprefix('redimnet_')}"]
+    config = json.loads((COMPONENTS / "redimnet_tiny.json").read_text())[
+        f"model_config_{name.removeprefix('redimnet_')}"
+    ]
     assert speaker.model.config.hop_length == config["hop_length"]
     assert len(speaker.model.backbone.stages) == len(config["stages_setup"])
 
@@ -79,7 +85,11 @@ def test_bf16_keeps_the_front_end_in_float32():
 def test_fresh_model_has_the_true_front_end_buffers():
     state = torch.load(COMPONENTS / "redimnet_tiny.pt", weights_only=True)["state_dict"]
     fresh = SpeakerEncoder.from_config().model.state_dict()
-    for key in ("spec.torchfbank.1.flipped_filter", "spec.torchfbank.2.spectrogram.window", "spec.torchfbank.2.mel_scale.fb"):
+    for key in (
+        "spec.torchfbank.1.flipped_filter",
+        "spec.torchfbank.2.spectrogram.window",
+        "spec.torchfbank.2.mel_scale.fb",
+    ):
         torch.testing.assert_close(fresh[key], state[key])
     torch.testing.assert_close(htk_filterbank(16000, 512, 72, 20, 7600), state["spec.torchfbank.2.mel_scale.fb"])
 

@@ -8,7 +8,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.checkpoints import read_state_dict
 from engine.errors import EngineError, WeightsError
 from engine.text import ORIGINAL_TO_HF, SPEAKER_TOKEN, TextEncoder, clean_text, load_tokenizer, to_original
 from engine.tiny_tokenizer import build_tiny_tokenizer

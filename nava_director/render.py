@@ -306,6 +306,7 @@ def render(director: Director, options: RenderOptions = RenderOptions(), progres
         manifest = director.project.manifest()
         captions = director.captions(manifest)
         manifest.writer = next(iter(captions.values())).requested
+        manifest.size = director.size
         run = _Run(director, options, progress, manifest, captions)
         run.report.captions = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
         run.run()
@@ -345,8 +346,13 @@ def set_locked(director: Director, shot_id: str, locked: bool) -> ShotEntry:
 
 
 def status(director: Director) -> list[ShotState]:
-    """Every shot's takes, key and chosen take, without rendering (for `takes`)."""
+    """Every shot's takes, key and chosen take, without rendering (for `takes`).
+
+    Keys are made at the size of the last render unless the settings name one.
+    """
     manifest = director.project.manifest()
+    if director.settings.size is None and manifest.size:  # as the project was last rendered
+        director.size = manifest.size
     return director.states(manifest, director.captions(manifest))
 
 

@@ -45,13 +45,14 @@ def test_cli_renders_a_film_then_renders_nothing(tmp_path):
 def test_cli_takes_pick_lock_unlock(tmp_path):
     sb = make_storyboard(tmp_path)
     cli("render", str(sb), "--size", SIZE, "--shot", "a", "--takes", "2")
-    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--size", SIZE, "--json").stdout)}
+    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--json").stdout)}
     assert [t["seed"] for t in rows["a"]["takes"]] == [5, 6] and rows["a"]["chosen"] == 1
+    assert {r["status"] for r in rows.values()} == {"fresh"}  # at the size last rendered at
     assert "take 002" in cli("pick", str(sb), "a", "2").stdout
-    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--size", SIZE, "--json").stdout)}
+    rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--json").stdout)}
     assert rows["a"]["chosen"] == 2 and rows["b"]["status"] == "stale" and rows["e"]["status"] == "stale"
     assert "locked" in cli("lock", str(sb), "a").stdout
-    assert json.loads(cli("takes", str(sb), "a", "--size", SIZE, "--json").stdout)[0]["status"] == "locked"
+    assert json.loads(cli("takes", str(sb), "a", "--json").stdout)[0]["status"] == "locked"
     cli("unlock", str(sb), "a")
     missing = cli("pick", str(sb), "a", "7", check=False)
     assert missing.returncode == 2 and "no take 7" in missing.stderr

@@ -81,7 +81,8 @@ class Precision:
 
 
 class NAVAPipeline:
-    def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, precision: Precision, offload: bool):
+    def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, precision: Precision, offload: bool,
+                 speaker_cache: Path | None = None):  # fmt: skip
         self.dit = dit
         self.text_encoder = text_encoder
         self.speaker = speaker
@@ -89,6 +90,7 @@ class NAVAPipeline:
         self.audio_vae = audio_vae
         self.precision = precision
         self.offload = offload
+        self.speaker_cache = speaker_cache
 
     @classmethod
     def from_pretrained(
@@ -97,9 +99,14 @@ class NAVAPipeline:
         dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
         offload: bool = False,
+        speaker_cache: str | Path | None = None,
     ) -> NAVAPipeline:
-        """Load every component from ``folder``; ``offload``: text encoder and speaker model
-        move to the CPU after use (when ``device`` is a GPU)."""
+        """Load every component from ``folder``.
+
+        ``dtype``: the DiT's and encoders' dtype (default: see :class:`Precision`); ``offload``:
+        the text encoder and speaker model wait on the CPU and visit ``device`` only to encode;
+        ``speaker_cache``: a folder where voice embeddings are kept by file hash.
+        """
         import torch
 
         from engine.audio_vae import AudioVAE
@@ -121,6 +128,7 @@ class NAVAPipeline:
             audio_vae=AudioVAE.from_file(files.audio_vae, device=device),
             precision=precision,
             offload=offload,
+            speaker_cache=Path(speaker_cache) if speaker_cache is not None else None,
         )
 
     # -- generate ---------------------------------------------------------------------------
@@ -168,7 +176,7 @@ class NAVAPipeline:
             )
         voices = list(request.speaker_wavs) + [None] * (len(slots) - len(request.speaker_wavs))
         with _on(self.speaker.model, device, self.offload):
-            embeddings = [self.speaker.embed_file(v) if v is not None else None for v in voices]
+            embeddings = [self.speaker.embed_file(v, self.speaker_cache) if v is not None else None for v in voices]
         return conditioning_cls.build(prompt.context, negative.context, slots, embeddings)
 
     def _first_frame_latent(self, image: np.ndarray | None, width: int, height: int):

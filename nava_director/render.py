@@ -14,6 +14,7 @@ run where nothing changed renders nothing, cuts nothing and returns quickly.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,8 +30,8 @@ from nava_director.errors import InputError, NavaError
 from nava_director.keys import ShotKey, file_hash, guidance_items, voice_hashes
 from nava_director.loader import load_storyboard
 from nava_director.plan import RenderPlan, ShotJob, make_plan
-from nava_director.storyboard import RENDER_FPS, Camera
 from nava_director.store import CaptionNote, Failure, Manifest, Project, Report, ShotEntry, Take, read_png
+from nava_director.storyboard import RENDER_FPS, Camera
 
 
 class Progress(Protocol):
@@ -135,8 +136,12 @@ class Director:
         return self.plan.storyboard.characters
 
     def captions(self, manifest: Manifest) -> dict[str, CaptionResult]:
-        return write_captions(self.plan.storyboard, settings=self.settings, cache_dir=self.project.root / "captions",
-                              recorded_writer=manifest.writer)
+        return write_captions(
+            self.plan.storyboard,
+            settings=self.settings,
+            cache_dir=self.project.root / "captions",
+            recorded_writer=manifest.writer,
+        )
 
     def speech(self, job: ShotJob) -> list[SpeechLine]:
         lines = []
@@ -149,12 +154,18 @@ class Director:
         width, height = self.size
         steps = self.steps or self.plan.storyboard.storyboard.defaults.steps
         return ShotKey(
-            caption=caption.caption, writer=caption.writer,
+            caption=caption.caption,
+            writer=caption.writer,
             voices=voice_hashes([line.voice for line in self.speech(job)]),
             first_frame=file_hash(job.image) if job.image else None,
             upstream=upstream.last_frame_hash if upstream else None,
-            width=width, height=height, frames=job.frames, fps=RENDER_FPS, steps=steps,
-            guidance=guidance_items(None), engine=self.engine.id,
+            width=width,
+            height=height,
+            frames=job.frames,
+            fps=RENDER_FPS,
+            steps=steps,
+            guidance=guidance_items(None),
+            engine=self.engine.id,
         )
 
     def first_frame(self, job: ShotJob, upstream: Take | None) -> np.ndarray | None:
@@ -169,15 +180,30 @@ class Director:
             return None
         return fit_image(pixels, *self.size)
 
-    def request(self, job: ShotJob, caption: CaptionResult, key: ShotKey, seed: int,
-                upstream: Take | None) -> ShotRequest:
+    def request(
+        self, job: ShotJob, caption: CaptionResult, key: ShotKey, seed: int, upstream: Take | None
+    ) -> ShotRequest:
         spec = job.spec
-        card = {"scene": job.scene, "shot": job.shot, "action": spec.action or "",
-                "camera": camera_text(spec.camera), "sound": spec.sound or ""}
+        card = {
+            "scene": job.scene,
+            "shot": job.shot,
+            "action": spec.action or "",
+            "camera": camera_text(spec.camera),
+            "sound": spec.sound or "",
+        }
         return ShotRequest(
-            shot_id=job.shot, caption=caption.caption, speech=self.speech(job),
-            width=key.width, height=key.height, frames=job.frames, fps=RENDER_FPS, seed=seed,
-            steps=key.steps, first_frame=self.first_frame(job, upstream), guidance=None, card=card,
+            shot_id=job.shot,
+            caption=caption.caption,
+            speech=self.speech(job),
+            width=key.width,
+            height=key.height,
+            frames=job.frames,
+            fps=RENDER_FPS,
+            seed=seed,
+            steps=key.steps,
+            first_frame=self.first_frame(job, upstream),
+            guidance=None,
+            card=card,
         )
 
     def state(self, job: ShotJob, caption: CaptionResult, upstream: Take | None, entry: ShotEntry) -> ShotState:
@@ -213,14 +239,21 @@ class _Run:
     def selected(self, job: ShotJob) -> bool:
         return self.options.new_takes and (not self.options.shots or job.shot in self.options.shots)
 
-    def render_take(self, job: ShotJob, caption: CaptionResult, key: ShotKey, seed: int,
-                    upstream: Take | None) -> Take:
+    def render_take(self, job: ShotJob, caption: CaptionResult, key: ShotKey, seed: int, upstream: Take | None) -> Take:
         request = self.director.request(job, caption, key, seed, upstream)
         started = time.perf_counter()
         clip: Clip = self.director.engine.render(request, self.progress.step if self.progress else None)
         rendered = time.perf_counter() - started
-        meta = {"engine": key.engine, "caption": key.caption, "writer": key.writer, "width": key.width,
-                "height": key.height, "frames": key.frames, "fps": key.fps, "steps": key.steps}
+        meta = {
+            "engine": key.engine,
+            "caption": key.caption,
+            "writer": key.writer,
+            "width": key.width,
+            "height": key.height,
+            "frames": key.frames,
+            "fps": key.fps,
+            "steps": key.steps,
+        }
         return self.director.project.add_take(job.shot, key.value, seed, clip, meta, {"render_s": round(rendered, 3)})
 
     def shot(self, job: ShotJob) -> None:
@@ -251,6 +284,15 @@ class _Run:
         entry.key, entry.chosen = key.value, chosen.n
         self.chosen[job.shot] = chosen
 
+    def attempt(self, job: ShotJob) -> None:
+        """:meth:`shot`, a failure recorded instead of raised."""
+        try:
+            self.shot(job)
+        except Exception as error:  # noqa: BLE001 - one failed shot must not stop the film
+            message = error.message if isinstance(error, NavaError) else f"{type(error).__name__}: {error}"
+            self.report.failed.append(Failure(shot=job.shot, error=message))
+            self.chosen[job.shot] = None
+
     def run(self) -> None:
         jobs = self.director.plan.jobs
         if self.progress:
@@ -258,12 +300,7 @@ class _Run:
         for done, job in enumerate(jobs):
             if self.progress:
                 self.progress.shot(job.shot, done, "")
-            try:
-                self.shot(job)
-            except Exception as error:  # noqa: BLE001 - one failed shot must not stop the film
-                message = error.message if isinstance(error, NavaError) else f"{type(error).__name__}: {error}"
-                self.report.failed.append(Failure(shot=job.shot, error=message))
-                self.chosen[job.shot] = None
+            self.attempt(job)
             if job.shot in self.report.rendered:  # the takes on disk are the truth; this is a mirror
                 self.director.project.save_manifest(self.manifest)
         self.director.project.save_manifest(self.manifest)
@@ -279,22 +316,47 @@ class _Run:
         for job in self.director.plan.film:
             take, spec = self.chosen[job.shot], job.spec
             dialogue = [((self.director.characters[d.who].name or d.who), d.line) for d in spec.dialogue]
-            shots.append(CutShot(
-                shot_id=job.shot, clip_path=take.clip, frames=job.frames, fps=RENDER_FPS,
-                continued=job.continue_from is not None, transition=spec.transition,
-                transition_s=spec.transition_s, audio_lead_s=spec.audio_lead_s,
-                audio_lag_s=spec.audio_lag_s, dialogue=dialogue,
-            ))
+            shots.append(
+                CutShot(
+                    shot_id=job.shot,
+                    clip_path=take.clip,
+                    frames=job.frames,
+                    fps=RENDER_FPS,
+                    continued=job.continue_from is not None,
+                    transition=spec.transition,
+                    transition_s=spec.transition_s,
+                    audio_lead_s=spec.audio_lead_s,
+                    audio_lag_s=spec.audio_lag_s,
+                    dialogue=dialogue,
+                )
+            )
         sb = storyboard.storyboard
-        settings = CutSettings(fps=sb.format.fps, loudness_lufs=self.director.settings.loudness,
-                               language=sb.defaults.language, title=storyboard.title)
+        settings = CutSettings(
+            fps=sb.format.fps,
+            loudness_lufs=self.director.settings.loudness,
+            language=sb.defaults.language,
+            title=storyboard.title,
+        )
         film = cut_film(shots, self.director.project.root, settings)
-        self.report.film = {"path": str(film.paths["mp4"]), "files": {k: str(v) for k, v in film.paths.items()},
-                            "duration_s": film.duration_s, "key": film.key, "cut": not film.reused}
+        self.report.film = {
+            "path": str(film.paths["mp4"]),
+            "files": {k: str(v) for k, v in film.paths.items()},
+            "duration_s": film.duration_s,
+            "key": film.key,
+            "cut": not film.reused,
+        }
 
 
-def render(director: Director, options: RenderOptions = RenderOptions(), progress: Progress | None = None) -> Report:
-    """Render what changed, make the new takes asked for, cut the film; write report.json."""
+def render(
+    director: Director,
+    options: RenderOptions = RenderOptions(),
+    progress: Progress | None = None,
+    run_shots: Callable[[_Run], None] = _Run.run,
+) -> Report:
+    """Render what changed, make the new takes asked for, cut the film; write report.json.
+
+    ``run_shots`` brings every shot up to date (several GPUs: ``parallel_render`` shares them out).
+    """
     for shot_id in options.shots:
         if shot_id not in {job.shot for job in director.plan.jobs}:
             raise InputError(f"no shot {shot_id!r} in {director.storyboard}", hint="see `nava-director plan`")
@@ -309,12 +371,14 @@ def render(director: Director, options: RenderOptions = RenderOptions(), progres
         manifest.size = director.size
         run = _Run(director, options, progress, manifest, captions)
         run.report.captions = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
-        run.run()
+        run_shots(run)
         shots_done = time.perf_counter()
         run.cut()
-        run.report.timings = {"shots_s": round(shots_done - started, 3),
-                              "cut_s": round(time.perf_counter() - shots_done, 3),
-                              "total_s": round(time.perf_counter() - started, 3)}
+        run.report.timings = {
+            "shots_s": round(shots_done - started, 3),
+            "cut_s": round(time.perf_counter() - shots_done, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+        }
         director.project.save_report(run.report)
     return run.report
 
@@ -324,8 +388,10 @@ def pick(director: Director, shot_id: str, n: int) -> Take:
     with director.project.locked():
         takes = {t.n: t for t in director.project.takes(_known(director, shot_id))}
         if n not in takes:
-            raise InputError(f"shot {shot_id!r} has no take {n}",
-                             hint=f"its takes: {', '.join(map(str, takes)) or 'none yet'} (see `nava-director takes`)")
+            raise InputError(
+                f"shot {shot_id!r} has no take {n}",
+                hint=f"its takes: {', '.join(map(str, takes)) or 'none yet'} (see `nava-director takes`)",
+            )
         manifest = director.project.manifest()
         entry = manifest.shot(shot_id)
         entry.picked = entry.chosen = n

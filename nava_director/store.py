@@ -21,10 +21,11 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -86,6 +87,7 @@ class Report(BaseModel):
     captions: dict[str, CaptionNote] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     film: dict[str, Any] | None = None
+    ranks: dict[str, int] = Field(default_factory=dict)  # --gpus: shot -> the rank that led its render
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,10 @@ class Take:
         return self.folder / LAST_FRAME
 
     def entry(self, root: Path) -> TakeEntry:
-        files = {role: str((self.folder / name).relative_to(root))
-                 for role, name in (("clip", CLIP), ("first_frame", FIRST_FRAME), ("last_frame", LAST_FRAME))}
+        files = {
+            role: str((self.folder / name).relative_to(root))
+            for role, name in (("clip", CLIP), ("first_frame", FIRST_FRAME), ("last_frame", LAST_FRAME))
+        }
         return TakeEntry(n=self.n, key=self.key, seed=self.seed, files=files, timings=self.timings)
 
 
@@ -204,16 +208,26 @@ class Project:
             if not (match and (folder / META).is_file()):
                 continue
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
-            out.append(Take(shot_id, int(match.group(1)), meta["key"], meta["seed"], folder,
-                            meta["last_frame_hash"], meta.get("timings", {})))
+            out.append(
+                Take(
+                    shot_id,
+                    int(match.group(1)),
+                    meta["key"],
+                    meta["seed"],
+                    folder,
+                    meta["last_frame_hash"],
+                    meta.get("timings", {}),
+                )
+            )
         return sorted(out, key=lambda t: t.n)
 
     def _next_number(self, shot_id: str) -> int:
         numbers = [int(m.group(1)) for f in self.shot_dir(shot_id).glob("take-*") if (m := TAKE_DIR.match(f.name))]
         return max(numbers, default=0) + 1
 
-    def add_take(self, shot_id: str, key: str, seed: int, clip: Clip, meta: dict[str, Any],
-                 timings: dict[str, float]) -> Take:
+    def add_take(
+        self, shot_id: str, key: str, seed: int, clip: Clip, meta: dict[str, Any], timings: dict[str, float]
+    ) -> Take:
         """Write a finished clip as the shot's next take; it counts once meta.json is in place."""
         n = self._next_number(shot_id)
         folder = self.shot_dir(shot_id) / f"take-{n:03d}"
@@ -222,8 +236,10 @@ class Project:
         write_png(folder / FIRST_FRAME, clip.frames[0])
         write_png(folder / LAST_FRAME, clip.frames[-1])
         last = image_hash(clip.frames[-1])
-        write_json(folder / META, {**meta, "shot": shot_id, "n": n, "key": key, "seed": seed,
-                                   "last_frame_hash": last, "timings": timings})
+        write_json(
+            folder / META,
+            {**meta, "shot": shot_id, "n": n, "key": key, "seed": seed, "last_frame_hash": last, "timings": timings},
+        )
         return Take(shot_id, n, key, seed, folder, last, timings)
 
     # ---- manifest and report --------------------------------------------------------

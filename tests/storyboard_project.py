@@ -1,6 +1,6 @@
 """A small storyboard for render tests: five 1-second shots, two voices, two continuations.
 
-    a ──▶ b (lin speaks) ──▶ e        c (chen speaks) ──▶ d
+a ──▶ b (lin speaks) ──▶ e        c (chen speaks) ──▶ d
 """
 
 from __future__ import annotations

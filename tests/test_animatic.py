@@ -11,23 +11,35 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from nava_director.engines.animatic import AnimaticEngine
-from nava_director.engines.animatic import card
+from nava_director.engines.animatic import AnimaticEngine, card
 from nava_director.engines.animatic.motion import MOVES, Camera, parse_move, viewports
 from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, character_pitch
+from nava_director.engines.animatic.speech_timing import time_lines
 from nava_director.engines.base import ShotRequest, SpeechLine
 from nava_director.errors import NavaError
-from nava_director.engines.animatic.speech_timing import time_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES = 96, 64, 49  # 2 s at 24 fps
 
 
-def request(action: str = "林然独自站在海边，望向远方", seed: int = 7, camera: str = "static",
-            speech: list[SpeechLine] | None = None, first_frame: np.ndarray | None = None) -> ShotRequest:
+def request(
+    action: str = "林然独自站在海边，望向远方",
+    seed: int = 7,
+    camera: str = "static",
+    speech: list[SpeechLine] | None = None,
+    first_frame: np.ndarray | None = None,
+) -> ShotRequest:
     return ShotRequest(
-        shot_id="arrival", caption="…", speech=speech or [], width=W, height=H, frames=FRAMES, fps=24,
-        seed=seed, steps=1, first_frame=first_frame,
+        shot_id="arrival",
+        caption="…",
+        speech=speech or [],
+        width=W,
+        height=H,
+        frames=FRAMES,
+        fps=24,
+        seed=seed,
+        steps=1,
+        first_frame=first_frame,
         card={"scene": "beach", "shot": "arrival", "action": action, "camera": camera, "sound": "海浪声"},
     )
 
@@ -98,14 +110,24 @@ def test_a_cast_voice_sets_the_pitch_and_shows_on_the_card(tmp_path):
 
 @pytest.mark.parametrize(
     "direction, name",
-    [("wide · eye-level · dolly-in · slow", "dolly-in"), ("镜头跟随陈默缓慢推进", "dolly-in"),
-     ("pan-left", "pan-left"), ("手持摄影", "handheld"), ("缓缓上摇", "tilt-up"), ("固定机位", "static")],
+    [
+        ("wide · eye-level · dolly-in · slow", "dolly-in"),
+        ("镜头跟随陈默缓慢推进", "dolly-in"),
+        ("pan-left", "pan-left"),
+        ("手持摄影", "handheld"),
+        ("缓缓上摇", "tilt-up"),
+        ("固定机位", "static"),
+    ],
 )
 def test_directions_become_moves(direction, name):
     move = parse_move(direction)
     base = MOVES[name]
     assert (np.sign(move.zoom), np.sign(move.dx), np.sign(move.dy), move.shake > 0) == (
-        np.sign(base.zoom), np.sign(base.dx), np.sign(base.dy), base.shake > 0)
+        np.sign(base.zoom),
+        np.sign(base.dx),
+        np.sign(base.dy),
+        base.shake > 0,
+    )
     if "slow" in direction or "缓" in direction:
         assert abs(move.zoom) + abs(move.dx) + abs(move.dy) < abs(base.zoom) + abs(base.dx) + abs(base.dy)
 
@@ -113,7 +135,7 @@ def test_directions_become_moves(direction, name):
 def _shift(a: np.ndarray, b: np.ndarray) -> int:
     """Horizontal offset that best maps row profile a onto b."""
     a, b = a - a.mean(), b - b.mean()
-    scores = [np.dot(a[max(0, -s): len(a) - max(0, s)], b[max(0, s): len(b) - max(0, -s)]) for s in range(-40, 41)]
+    scores = [np.dot(a[max(0, -s) : len(a) - max(0, s)], b[max(0, s) : len(b) - max(0, -s)]) for s in range(-40, 41)]
     return int(np.argmax(scores)) - 40
 
 

@@ -10,8 +10,20 @@ import pytest
 
 from nava_director.keys import ShotKey, file_hash, image_hash
 
-BASE = ShotKey(caption="<S>你好<E>", writer="template", voices=("v1",), first_frame=None, upstream=None,
-               width=96, height=64, frames=25, fps=24, steps=4, guidance=(), engine="animatic-1")
+BASE = ShotKey(
+    caption="<S>你好<E>",
+    writer="template",
+    voices=("v1",),
+    first_frame=None,
+    upstream=None,
+    width=96,
+    height=64,
+    frames=25,
+    fps=24,
+    steps=4,
+    guidance=(),
+    engine="animatic-1",
+)
 
 
 def test_the_seed_is_not_part_of_a_key():
@@ -19,11 +31,23 @@ def test_the_seed_is_not_part_of_a_key():
     assert BASE.value == dataclasses.replace(BASE).value and len(BASE.value) == 32
 
 
-@pytest.mark.parametrize("change", [
-    {"caption": "<S>您好<E>"}, {"writer": "vllm"}, {"voices": ("v2",)}, {"first_frame": "img"},
-    {"upstream": "last"}, {"width": 128}, {"height": 96}, {"frames": 29}, {"fps": 25}, {"steps": 5},
-    {"guidance": (("s_v", 4.0),)}, {"engine": "nava-1-abc"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"caption": "<S>您好<E>"},
+        {"writer": "vllm"},
+        {"voices": ("v2",)},
+        {"first_frame": "img"},
+        {"upstream": "last"},
+        {"width": 128},
+        {"height": 96},
+        {"frames": 29},
+        {"fps": 25},
+        {"steps": 5},
+        {"guidance": (("s_v", 4.0),)},
+        {"engine": "nava-1-abc"},
+    ],
+)
 def test_every_input_changes_the_key(change):
     assert dataclasses.replace(BASE, **change).value != BASE.value
 

@@ -68,12 +68,12 @@ def test_killed_renders_resume_to_a_whole_film(tmp_path):
         assert_every_take_whole(project)
     assert set(killed) == set(points), killed
 
-    done = subprocess.run(command(sb), cwd=ROOT, env=ENV, capture_output=True, text=True)
+    done = subprocess.run(command(sb), cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert not list(root.rglob("*.partial"))
     assert_every_take_whole(project)
     assert all([t.n for t in project.takes(s)] == [1] for s in SHOTS)  # no take made twice
     film = read_clip(root / "film.mp4")
     assert film.frames.shape[0] == 5 * FRAMES - 3  # three continued shots drop their first frame
-    again = subprocess.run(command(sb) + ["--json"], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    again = subprocess.run([*command(sb), "--json"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
     assert '"rendered": []' in again.stdout

@@ -85,9 +85,8 @@ def test_lock_refuses_a_second_process_and_dies_with_its_holder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(root)], stdout=subprocess.PIPE, cwd=ROOT, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(NavaError, match=rf"pid {holder.pid}\).*using"):
-            with Project(root).locked():
-                pass
+        with pytest.raises(NavaError, match=rf"pid {holder.pid}\).*using"), Project(root).locked():
+            pass
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -11,13 +13,17 @@ class RichProgress:
 
     def __init__(self, console: Console):
         self.bars = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
         self.shots = self.bars.add_task("shots", total=1, visible=False)
         self.steps = self.bars.add_task("", total=1, visible=False)
 
-    def __enter__(self) -> RichProgress:
+    def __enter__(self) -> Self:
         self.bars.start()
         return self
 

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from nava_director.cli import app
 from nava_director.cli._common import (
-    DebugOpt, EngineOpt, JsonOpt, OutOpt, RewriterOpt, SizeOpt, StoryboardArg, VllmModelOpt,
-    VllmUrlOpt, WeightsOpt, output, print_diagnostics, run, stderr,
+    DebugOpt,
+    EngineOpt,
+    JsonOpt,
+    OutOpt,
+    RewriterOpt,
+    SizeOpt,
+    StoryboardArg,
+    VllmModelOpt,
+    VllmUrlOpt,
+    WeightsOpt,
+    output,
+    print_diagnostics,
+    run,
+    stderr,
 )
 from nava_director.cli.progress import RichProgress
 from nava_director.config import load_settings
-from nava_director.render import Director, RenderOptions, render as render_storyboard
+from nava_director.render import Director, RenderOptions
+from nava_director.render import render as render_storyboard
 from nava_director.store import Report
 
 ShotOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--shot", help="Make new takes of this shot (repeatable).", show_default=False),
 ]
-TakesOpt = Annotated[Optional[int], typer.Option("--takes", help="New takes per shot.", show_default=False)]
+TakesOpt = Annotated[int | None, typer.Option("--takes", help="New takes per shot.", show_default=False)]
 SeedOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--seed", help="Seed of the first new take (default: the next unused).", show_default=False),
 ]
 StepsOpt = Annotated[
-    Optional[int], typer.Option("--steps", help="Sampling steps (default: the storyboard's).", show_default=False)
+    int | None, typer.Option("--steps", help="Sampling steps (default: the storyboard's).", show_default=False)
 ]
 
 
@@ -36,8 +49,12 @@ def _summary(report: Report) -> Table:
     if not report.rendered and not report.failed:
         film = "film up to date, not cut again" if report.film and not report.film.get("cut") else "film cut anew"
         table.add_row("nothing changed", f"{len(report.reused)} shot(s) reused, nothing rendered; {film}")
-    for label, shots in (("rendered", report.rendered), ("reused", report.reused),
-                         ("stale", report.stale), ("locked", report.locked)):
+    for label, shots in (
+        ("rendered", report.rendered),
+        ("reused", report.reused),
+        ("stale", report.stale),
+        ("locked", report.locked),
+    ):
         if shots:
             table.add_row(label, ", ".join(shots))
     first_with: dict[str, str] = {}  # an engine that cannot load fails every shot the same way: say it once
@@ -73,8 +90,15 @@ def render(
     """Render the storyboard: only what changed, new takes where asked, then the film."""
 
     def go() -> Report:
-        flags = {"engine": engine, "out": out, "size": size, "rewriter": rewriter, "vllm_url": vllm_url,
-                 "vllm_model": vllm_model, "weights": weights}
+        flags = {
+            "engine": engine,
+            "out": out,
+            "size": size,
+            "rewriter": rewriter,
+            "vllm_url": vllm_url,
+            "vllm_model": vllm_model,
+            "weights": weights,
+        }
         director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
         print_diagnostics(director.plan.storyboard.warnings)
         options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)

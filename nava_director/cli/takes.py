@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from nava_director.cli import app
 from nava_director.cli._common import (
-    DebugOpt, EngineOpt, JsonOpt, OutOpt, SizeOpt, StoryboardArg, WeightsOpt, output, run, stdout,
+    DebugOpt,
+    EngineOpt,
+    JsonOpt,
+    OutOpt,
+    SizeOpt,
+    StoryboardArg,
+    WeightsOpt,
+    output,
+    run,
+    stdout,
 )
 from nava_director.config import load_settings
-from nava_director.render import Director, ShotState, pick as pick_take, set_locked, status
+from nava_director.render import Director, ShotState, set_locked, status
+from nava_director.render import pick as pick_take
 
 ShotArg = Annotated[str, typer.Argument(help="The shot id.", show_default=False)]
 
@@ -25,14 +35,27 @@ def _director(storyboard, out=None, engine=None, weights=None, size=None) -> Dir
 def _row(state: ShotState) -> dict:
     key = state.key.value if state.key else None
     takes = [{"n": t.n, "seed": t.seed, "current": t.key == key, "clip": str(t.clip)} for t in state.takes]
-    return {"shot": state.job.shot, "status": state.status, "key": key,
-            "chosen": state.chosen.n if state.chosen else None, "picked": state.entry.picked,
-            "locked": state.entry.locked, "takes": takes}
+    return {
+        "shot": state.job.shot,
+        "status": state.status,
+        "key": key,
+        "chosen": state.chosen.n if state.chosen else None,
+        "picked": state.entry.picked,
+        "locked": state.entry.locked,
+        "takes": takes,
+    }
 
 
 def _marks(row: dict, n: int) -> str:
-    marks = [label for label, on in (("chosen", n == row["chosen"]), ("picked", n == row["picked"]),
-                                     ("locked", row["locked"] and n == row["chosen"])) if on]
+    marks = [
+        label
+        for label, on in (
+            ("chosen", n == row["chosen"]),
+            ("picked", n == row["picked"]),
+            ("locked", row["locked"] and n == row["chosen"]),
+        )
+        if on
+    ]
     return " · ".join(marks)
 
 
@@ -51,7 +74,7 @@ def _table(rows: list[dict]) -> Table:
 @app.command()
 def takes(
     storyboard: StoryboardArg,
-    shot: Annotated[Optional[str], typer.Argument(help="Only this shot.", show_default=False)] = None,
+    shot: Annotated[str | None, typer.Argument(help="Only this shot.", show_default=False)] = None,
     out: OutOpt = None,
     engine: EngineOpt = None,
     weights: WeightsOpt = None,

@@ -29,8 +29,10 @@ def create_engine(name: str, weights: Path | None = None) -> Engine:
     try:
         engine_class = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as error:
-        raise NavaError(f"the {name} engine cannot be loaded ({error})",
-                        hint="reinstall with scripts/setup.sh, or use --engine animatic") from None
+        raise NavaError(
+            f"the {name} engine cannot be loaded ({error})",
+            hint="reinstall with scripts/setup.sh, or use --engine animatic",
+        ) from None
     return engine_class(weights=weights)
 
 

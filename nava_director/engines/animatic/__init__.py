@@ -2,4 +2,4 @@
 
 from nava_director.engines.animatic.engine import PREVIEW_WIDTH, AnimaticEngine
 
-__all__ = ["AnimaticEngine", "PREVIEW_WIDTH"]
+__all__ = ["PREVIEW_WIDTH", "AnimaticEngine"]

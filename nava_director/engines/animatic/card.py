@@ -34,7 +34,9 @@ def cjk_font_file() -> tuple[str, int]:
     try:
         chosen = subprocess.run(
             ["fc-match", "-f", "%{file}\n%{index}", "sans-serif:lang=zh-cn"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split("\n")
         covering = subprocess.run(
             ["fc-list", "-f", "%{file}\n", ":lang=zh"], capture_output=True, text=True, check=True
@@ -148,7 +150,7 @@ def overlay(text: CardText, width: int, height: int) -> Image.Image:
     """
     px = max(MIN_FONT_PX, round(min(width, height * 16 / 9) * 0.035))
     top, bottom = _rows(text, width, px)
-    too_tall = lambda: _panel_height(top, px) + _panel_height(bottom, px) > height  # noqa: E731
+    too_tall = lambda: _panel_height(top, px) + _panel_height(bottom, px) > height
     while too_tall() and px > MIN_FONT_PX:
         px -= 1
         top, bottom = _rows(text, width, px)

@@ -19,10 +19,10 @@ from PIL import Image
 from nava_director.engines.animatic.card import CardText, overlay, plate
 from nava_director.engines.animatic.motion import Camera, parse_move, viewports
 from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, VoicedLine, scratch_audio, voice_pitch
+from nava_director.engines.animatic.speech_timing import time_lines
 from nava_director.engines.base import Clip, Progress, ShotRequest, SpeechLine
 from nava_director.errors import InputError
 from nava_director.spans import SPAN_RE
-from nava_director.engines.animatic.speech_timing import time_lines
 
 PREVIEW_WIDTH = 320  # default render width: the storyboard's aspect, reduced
 
@@ -33,7 +33,7 @@ def _spoken(line: SpeechLine) -> str:
 
 
 def _cast(request: ShotRequest, pitches: list[float]) -> str:
-    """"林然 ♪220 Hz · 陈默 ♪131 Hz": each speaker once, at the pitch their lines are voiced."""
+    """Each speaker once, at the pitch their lines are voiced: "林然 ♪220 Hz · 陈默 ♪131 Hz"."""
     voiced = {line.name or line.speaker: pitch for line, pitch in zip(request.speech, pitches) if line.speaker}
     return " · ".join(f"{who} ♪{pitch:.0f} Hz" for who, pitch in voiced.items())
 
@@ -84,7 +84,9 @@ class AnimaticEngine:
             if progress:
                 progress(i + 1, count, "frames")
 
-        voiced = [VoicedLine(line.text, line.speaker, pitch, slot)
-                  for line, pitch, slot in zip(request.speech, pitches, timings)]
+        voiced = [
+            VoicedLine(line.text, line.speaker, pitch, slot)
+            for line, pitch, slot in zip(request.speech, pitches, timings)
+        ]
         audio = scratch_audio(voiced, request.card.get("sound", ""), seconds, audio_rng)
         return Clip(frames=frames, audio=audio, sample_rate=SAMPLE_RATE, fps=request.fps)

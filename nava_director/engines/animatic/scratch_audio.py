@@ -81,7 +81,7 @@ def _formant_gain(freqs: np.ndarray, formants: np.ndarray) -> np.ndarray:
 
 def voice(text: str, seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
     """A mono voice-like tone of ``seconds`` with one amplitude burst per syllable."""
-    n = max(1, int(round(seconds * SAMPLE_RATE)))
+    n = max(1, round(seconds * SAMPLE_RATE))
     count = spoken_length(text)  # a syllable per CJK character or word
     t = np.arange(n) / SAMPLE_RATE
     syllable = np.minimum((t / seconds * count).astype(int), count - 1)
@@ -104,7 +104,7 @@ def bed(seconds: float, sound: str, rng: np.random.Generator) -> np.ndarray:
     """Soft stereo brown noise [2,N] that swells slowly; ``sound`` sets its colour and swell."""
     from scipy.signal import lfilter
 
-    n = int(round(seconds * SAMPLE_RATE))
+    n = round(seconds * SAMPLE_RATE)
     white = rng.standard_normal((2, n))
     leak = 0.995 - 0.01 * _unit(sound)  # darker or brighter rumble per described sound
     brown = lfilter([1.0], [1.0, -leak], white, axis=1)  # a leaky integrator
@@ -114,14 +114,12 @@ def bed(seconds: float, sound: str, rng: np.random.Generator) -> np.ndarray:
     return (BED_LEVEL * brown * swell).astype(np.float32)
 
 
-def scratch_audio(
-    lines: list[VoicedLine], sound: str, seconds: float, rng: np.random.Generator
-) -> np.ndarray:
+def scratch_audio(lines: list[VoicedLine], sound: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
     """The shot's track: stereo float32 [2, round(seconds·48k)] at 48 kHz."""
     audio = bed(seconds, sound, rng)
     speakers = list(dict.fromkeys(line.speaker for line in lines if line.speaker is not None))
     for line in lines:
-        start = int(round(line.timing.start * SAMPLE_RATE))
+        start = round(line.timing.start * SAMPLE_RATE)
         tone = voice(line.text, line.timing.speech_end - line.timing.start, line.pitch, rng)
         tone = tone[: audio.shape[1] - start]
         side = speakers.index(line.speaker) if line.speaker in speakers else -1  # -1: centre

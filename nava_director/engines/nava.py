@@ -2,11 +2,13 @@
 
 Building it is cheap (no torch, no weights read): ``id`` needs only a fingerprint of the
 weight files' names, sizes and first bytes. The pipeline loads on the first render and
-stays loaded for the rest of the run.
+stays loaded for the rest of the run. Voice embeddings are cached per user (by the voice
+file's hash), so casting files reuse them across storyboards.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -60,8 +62,13 @@ class NavaEngine:
             from engine.pipeline import NAVAPipeline
 
             with _engine_errors():
-                self._pipeline = NAVAPipeline.from_pretrained(self.weights, offload=True)
+                self._pipeline = NAVAPipeline.from_pretrained(self.weights, offload=True, speaker_cache=speaker_cache())
         return self._pipeline
+
+
+def speaker_cache() -> Path:
+    """``$XDG_CACHE_HOME/nava-director/speakers`` (``~/.cache`` without it)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nava-director" / "speakers"
 
 
 def _guidance(scales: dict[str, float] | None, cls):

@@ -371,9 +371,17 @@ def render(
         manifest.size = director.size
         run = _Run(director, options, progress, manifest, captions)
         run.report.captions = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
-        run_shots(run)
-        shots_done = time.perf_counter()
-        run.cut()
+        try:
+            run_shots(run)
+            shots_done = time.perf_counter()
+            run.cut()
+        except KeyboardInterrupt:
+            director.project.save_manifest(run.manifest)
+            raise NavaError(
+                "interrupted: the finished takes are kept",
+                hint="run the same command again to resume where it stopped",
+                exit_code=130,
+            ) from None
         run.report.timings = {
             "shots_s": round(shots_done - started, 3),
             "cut_s": round(time.perf_counter() - shots_done, 3),

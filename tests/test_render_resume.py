@@ -77,3 +77,21 @@ def test_killed_renders_resume_to_a_whole_film(tmp_path):
     assert film.frames.shape[0] == 5 * FRAMES - 3  # three continued shots drop their first frame
     again = subprocess.run([*command(sb), "--json"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
     assert '"rendered": []' in again.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    sb = make_storyboard(tmp_path)
+    root = tmp_path / "sb.nava"
+    proc = subprocess.Popen(command(sb), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and not (root / "shots" / "c").exists():
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "run the same command again" in err
+    assert not list(root.rglob("*.partial"))
+    assert_every_take_whole(Project(root))
+    done = subprocess.run(command(sb), cwd=ROOT, env=ENV, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert read_clip(root / "film.mp4").frames.shape[0] == 5 * FRAMES - 3

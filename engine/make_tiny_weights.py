@@ -31,7 +31,7 @@ from engine.config import ModelConfig
 
 SEED = 0
 DIT_CONFIG = dataclasses.replace(ModelConfig.preset("tiny"), text_len=512)  # real captions run to hundreds of tokens
-VIDEO_VAE_CONFIG = dict(base_dim=4, decoder_base_dim=8, z_dim=DIT_CONFIG.vid_in_dim)
+VIDEO_VAE_CONFIG = {"base_dim": 4, "decoder_base_dim": 8, "z_dim": DIT_CONFIG.vid_in_dim}
 TEXT_LAYERS, TEXT_HEADS, TEXT_FFN = 2, 2, 64
 AUDIO_LATENT_CHANNELS = DIT_CONFIG.audio_in_dim // 16  # x 16 mel bins per token
 VOCODER_WIDTHS = (64, 32)  # 16 kHz stage, bandwidth extension: the least their upsampling ladders allow

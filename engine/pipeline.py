@@ -29,12 +29,12 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "NAVAPipeline",
-    "GenerateRequest",
-    "Clip",
-    "GuidanceScales",
     "NEGATIVE_PROMPT",
+    "Clip",
     "EngineError",
+    "GenerateRequest",
+    "GuidanceScales",
+    "NAVAPipeline",
     "WeightsError",
     "weights_id",
 ]

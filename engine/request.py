@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.lengths import FPS
 from engine.guidance import GuidanceScales
+from engine.lengths import FPS
 
 # The reference's video negative prompt (nava_src/pipeline_nava.py AudioVideoPipeline.sample,
 # the branch configs/nava.yaml selects with use_mmdit_model: true). It is the only negative

@@ -15,8 +15,9 @@ pipeline takes after the loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -28,17 +29,17 @@ from engine.guidance import GuidanceScales, Passes, guide_audio, guide_video
 # again: its first sigma before the (second) shift is s5(0.999) computed in float32.
 SIGMA_MAX = 0.9997997879981995
 
-UNIPC_CONFIG = dict(
-    num_train_timesteps=1000,
-    solver_order=2,
-    prediction_type="flow_prediction",
-    predict_x0=True,
-    solver_type="bh2",
-    lower_order_final=True,
-    use_flow_sigmas=True,
-    flow_shift=5.0,
-    final_sigmas_type="zero",
-)
+UNIPC_CONFIG = {
+    "num_train_timesteps": 1000,
+    "solver_order": 2,
+    "prediction_type": "flow_prediction",
+    "predict_x0": True,
+    "solver_type": "bh2",
+    "lower_order_final": True,
+    "use_flow_sigmas": True,
+    "flow_shift": 5.0,
+    "final_sigmas_type": "zero",
+}
 
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -94,11 +95,12 @@ def sample(
     denoiser: Denoiser,
     noise: Latents,
     steps: int,
-    scales: GuidanceScales = GuidanceScales(),
+    scales: GuidanceScales | None = None,
     first_frame: Tensor | None = None,
     progress: StepProgress | None = None,
 ) -> Latents:
     """The denoising loop. Returns the final latents, first frame NOT re-imposed (see module doc)."""
+    scales = scales or GuidanceScales()
     video_scheduler, audio_scheduler = flow_unipc(steps), flow_unipc(steps)
     video, audio = noise.video.float(), noise.audio.float()
     for index, timestep in enumerate(video_scheduler.timesteps):

@@ -99,7 +99,9 @@ def test_guidance_reproduces_the_loop_fixture():
     for case in ("t2av", "i2v"):
         for modality, combine in (("video", guide_video), ("audio", guide_audio)):
             passes = Passes(*(loop[f"{case}.out.{name}.{modality}"] for name in ("cond", "uncond", "align", "timbre")))
-            torch.testing.assert_close(combine(passes, GuidanceScales()), loop[f"{case}.guided.{modality}"], rtol=0, atol=0)
+            torch.testing.assert_close(
+                combine(passes, GuidanceScales()), loop[f"{case}.guided.{modality}"], rtol=0, atol=0
+            )
 
 
 def test_noise_is_seeded_and_drawn_like_the_reference():
@@ -113,7 +115,12 @@ def test_noise_is_seeded_and_drawn_like_the_reference():
 
 def test_progress_is_called_once_per_step(unipc):
     calls = []
-    sample(SyntheticDenoiser(), Latents(unipc["inputs.video"], unipc["inputs.audio"]), 4, progress=lambda *a: calls.append(a))
+    sample(
+        SyntheticDenoiser(),
+        Latents(unipc["inputs.video"], unipc["inputs.audio"]),
+        4,
+        progress=lambda *a: calls.append(a),
+    )
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -136,7 +143,10 @@ def test_whole_tiny_loop_matches_reference(tiny_dit, case):
     loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
     first = loop["i2v.in.first_frame"] if case == "i2v" else None
     conditioning = Conditioning.build(
-        loop[f"{case}.in.ctx_pos"], loop[f"{case}.in.ctx_neg"], loop[f"{case}.in.spk_pos"][0].tolist(), [loop[f"{case}.in.spk_embed"]]
+        loop[f"{case}.in.ctx_pos"],
+        loop[f"{case}.in.ctx_neg"],
+        loop[f"{case}.in.spk_pos"][0].tolist(),
+        [loop[f"{case}.in.spk_embed"]],
     )
     passes = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), first_frame_clean=first is not None)
     seen = []
@@ -153,8 +163,12 @@ def test_whole_tiny_loop_matches_reference(tiny_dit, case):
         torch.testing.assert_close(video, loop[f"{case}.model_in.video"][k], rtol=0, atol=5e-4)
         torch.testing.assert_close(audio, loop[f"{case}.model_in.audio"][k], rtol=0, atol=5e-4)
         for name in ("cond", "uncond", "align", "timbre"):
-            torch.testing.assert_close(getattr(video_passes, name), loop[f"{case}.out.{name}.video"][k], rtol=0, atol=1e-4)
-            torch.testing.assert_close(getattr(audio_passes, name), loop[f"{case}.out.{name}.audio"][k], rtol=0, atol=1e-4)
+            torch.testing.assert_close(
+                getattr(video_passes, name), loop[f"{case}.out.{name}.video"][k], rtol=0, atol=1e-4
+            )
+            torch.testing.assert_close(
+                getattr(audio_passes, name), loop[f"{case}.out.{name}.audio"][k], rtol=0, atol=1e-4
+            )
     torch.testing.assert_close(final.video, loop[f"{case}.final.video"], rtol=1e-4, atol=5e-4)
     torch.testing.assert_close(final.audio, loop[f"{case}.final.audio"], rtol=1e-4, atol=5e-4)
 
@@ -163,7 +177,9 @@ def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit):
     from engine.passes import Conditioning, GuidedPasses
 
     loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
-    conditioning = Conditioning.build(loop["t2av.in.ctx_pos"], loop["t2av.in.ctx_neg"], [3], [loop["t2av.in.spk_embed"]])
+    conditioning = Conditioning.build(
+        loop["t2av.in.ctx_pos"], loop["t2av.in.ctx_neg"], [3], [loop["t2av.in.spk_embed"]]
+    )
     video, audio, t = loop["t2av.init.video"], loop["t2av.init.audio"], torch.tensor([999])
     together = GuidedPasses(tiny_dit, conditioning, GuidanceScales())(video, audio, t)
     one_by_one = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), token_budget=1)(video, audio, t)

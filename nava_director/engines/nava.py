@@ -75,7 +75,9 @@ def _guidance(scales: dict[str, float] | None, cls):
     known = {"s_v", "s_a", "s_va", "s_aa", "s_t"}
     unknown = set(scales or {}) - known
     if unknown:
-        raise InputError(f"unknown guidance scale(s): {', '.join(sorted(unknown))}", hint=f"use {', '.join(sorted(known))}")
+        raise InputError(
+            f"unknown guidance scale(s): {', '.join(sorted(unknown))}", hint=f"use {', '.join(sorted(known))}"
+        )
     return cls(**(scales or {}))
 
 

@@ -26,6 +26,7 @@ from nava_director.cli._common import (
 )
 from nava_director.cli.progress import RichProgress
 from nava_director.config import load_settings
+from nava_director.parallel_render import in_torchrun, render_on_gpus
 from nava_director.render import Director, RenderOptions
 from nava_director.render import render as render_storyboard
 from nava_director.store import Report
@@ -41,6 +42,12 @@ SeedOpt = Annotated[
 ]
 StepsOpt = Annotated[
     int | None, typer.Option("--steps", help="Sampling steps (default: the storyboard's).", show_default=False)
+]
+GpusOpt = Annotated[
+    int, typer.Option("--gpus", min=1, help="Start this many ranks, one per GPU (CPU: processes over gloo).")
+]
+SpOpt = Annotated[
+    int, typer.Option("--sp", min=1, help="Split each shot over this many of the --gpus ranks (Ulysses).")
 ]
 
 
@@ -84,12 +91,14 @@ def render(
     vllm_model: VllmModelOpt = None,
     weights: WeightsOpt = None,
     steps: StepsOpt = None,
+    gpus: GpusOpt = 1,
+    sp: SpOpt = 1,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Render the storyboard: only what changed, new takes where asked, then the film."""
 
-    def go() -> Report:
+    def go() -> Report | None:
         flags = {
             "engine": engine,
             "out": out,
@@ -102,10 +111,14 @@ def render(
         director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
         print_diagnostics(director.plan.storyboard.warnings)
         options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)
+        if gpus > 1 or sp > 1 or in_torchrun():
+            return render_on_gpus(director, options, gpus, sp)
         with RichProgress(stderr) as progress:
             return render_storyboard(director, options, progress)
 
     report = run(go, debug=debug)
+    if report is None:  # a rank other than 0 of a torchrun world: rank 0 reports
+        return
     output(report.model_dump(mode="json"), as_json, lambda: _summary(report))
     if report.failed:
         raise typer.Exit(1)

@@ -1,0 +1,269 @@
+"""Render over several GPUs: groups of ranks render independent continuation chains at once.
+
+``render SB --gpus N --sp K`` starts N ranks (torchrun's launcher, one command for the
+user); under ``torchrun`` itself (several nodes) the ranks already exist. The N ranks form
+N/K groups of K consecutive ranks. A group renders one shot at a time, its DiT forward
+split over its K ranks (Ulysses sequence parallel, ``engine.parallel``); the groups share
+the continuation chains out (``chains.assign``), so a continued shot always renders after
+its upstream take, on the same group.
+
+One writer for what the run decides: rank 0 holds the project lock, cleans, writes the
+captions, and at the end merges every group's outcome into the manifest, cuts the film
+and writes report.json. A group's first rank (its leader) makes the decisions for its
+shots exactly as a one-process run does and writes its takes through the store's atomic
+take writing (each shot belongs to one group, so take numbers never race); the other
+ranks of the group receive each request from their leader and render it with it.
+CPU ranks talk over gloo; GPU ranks run the DiT's collectives over NCCL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nava_director.captions import CaptionResult
+from nava_director.chains import assign
+from nava_director.config import Settings
+from nava_director.engines.base import Clip, Engine, Progress, ShotRequest
+from nava_director.errors import InputError, NavaError
+from nava_director.render import Director, RenderOptions, _Run, render, status
+from nava_director.store import Manifest, Report, ShotEntry, Take
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Who is who among ``world`` ranks split into groups of ``sp``."""
+
+    world: int
+    rank: int
+    sp: int
+
+    def __post_init__(self) -> None:
+        if self.sp < 1 or self.world % self.sp:
+            raise InputError(f"--sp {self.sp} does not divide {self.world} GPUs into equal groups",
+                             hint=f"choose --sp among {', '.join(str(k) for k in range(1, self.world + 1) if self.world % k == 0)}")
+
+    @property
+    def groups(self) -> list[list[int]]:
+        return [list(range(g * self.sp, (g + 1) * self.sp)) for g in range(self.world // self.sp)]
+
+    @property
+    def group(self) -> int:
+        return self.rank // self.sp
+
+    @property
+    def leader(self) -> int:
+        return self.group * self.sp
+
+    @property
+    def is_leader(self) -> bool:
+        return self.rank == self.leader
+
+
+@dataclass
+class Outcome:
+    """What a group did with its shots (sent to rank 0)."""
+
+    report: Report
+    entries: dict[str, ShotEntry]
+    chosen: dict[str, Take | None]
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+class GroupEngine:
+    """The leader's engine: every request goes to the group's other ranks before it renders."""
+
+    def __init__(self, engine: Engine, group, leader: int):
+        self.engine, self.group, self.leader = engine, group, leader
+
+    @property
+    def id(self) -> str:
+        return self.engine.id
+
+    def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
+        _broadcast(request, self.leader, self.group)
+        return self.engine.render(request, progress)
+
+    def close(self) -> None:
+        """Tell the followers there is nothing more to render."""
+        _broadcast(None, self.leader, self.group)
+
+
+def follow(engine: Engine, group, leader: int) -> None:
+    """A follower: render every request the leader sends (its share of the DiT), until None."""
+    while (request := _broadcast(None, leader, group)) is not None:
+        try:
+            engine.render(request)
+        except NavaError:
+            pass  # the leader meets the same error and records it
+
+
+class Ranks:
+    """This process's part in a run over a torchrun world."""
+
+    def __init__(self, director: Director, options: RenderOptions, sp: int):
+        import torch
+        import torch.distributed as dist
+
+        self.director, self.options = director, options
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        if not dist.is_initialized():
+            dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+        self.topology = Topology(dist.get_world_size(), dist.get_rank(), sp)
+        self.control = dist.new_group(backend="gloo")  # decisions and outcomes, as objects
+        # every rank creates every group, in the same order (torch.distributed's rule)
+        groups = [(dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups]
+        self.compute, self.group_control = groups[self.topology.group]
+        if sp > 1:
+            split = getattr(director.engine, "split_over", None)
+            if split is None:
+                raise InputError(f"the {director.engine.id} engine cannot split a shot over GPUs",
+                                 hint="use --sp 1 (each GPU renders its own chains)")
+            split(self.compute)
+        self.shots = assign(director.plan, len(self.topology.groups))[self.topology.group]
+
+    def run(self) -> Report | None:
+        """Rank 0: the whole render, returning its report; the other ranks: their share, None."""
+        if self.topology.rank == 0:
+            shared = False
+
+            def run_shots(run: _Run) -> None:
+                nonlocal shared
+                _broadcast((run.manifest, run.captions), 0, self.control)
+                shared = True
+                self.merge(run, self.lead(run))
+
+            try:
+                return render(self.director, self.options, run_shots=run_shots)
+            finally:
+                if not shared:  # rank 0 failed before the shots: release the others
+                    _broadcast(None, 0, self.control)
+        start = _broadcast(None, 0, self.control)
+        if start is None:
+            return None
+        manifest, captions = start
+        outcome = self.lead(_Run(self.director, self.options, None, manifest, captions)) if self.topology.is_leader else None
+        if not self.topology.is_leader:
+            follow(self.director.engine, self.group_control, self.topology.leader)
+        self._gather(outcome)
+        return None
+
+    def lead(self, run: _Run) -> Outcome:
+        """Bring this group's shots up to date (in render order) with the group's engine."""
+        engine = GroupEngine(self.director.engine, self.group_control, self.topology.leader)
+        run.director.engine = engine
+        try:
+            for job in self.shots:
+                run.attempt(job)
+        finally:
+            engine.close()
+            run.director.engine = engine.engine
+        mine = [job.shot for job in self.shots]
+        return Outcome(
+            report=run.report,
+            entries={shot: run.manifest.shot(shot) for shot in mine},
+            chosen={shot: run.chosen.get(shot) for shot in mine},
+            ranks={shot: self.topology.rank for shot in mine},
+        )
+
+    def merge(self, run: _Run, own: Outcome) -> None:
+        """Rank 0: every group's outcome into the run, in render order, and the manifest saved."""
+        for outcome in self._gather(None):  # rank 0 keeps its own: it is the run's
+            theirs = outcome.report
+            for name in ("rendered", "reused", "stale", "locked", "failed"):
+                getattr(run.report, name).extend(getattr(theirs, name))
+            run.manifest.shots.update(outcome.entries)
+            run.chosen.update(outcome.chosen)
+            run.report.ranks.update(outcome.ranks)
+        run.report.ranks.update(own.ranks)
+        order = {job.shot: i for i, job in enumerate(run.director.plan.jobs)}
+        for name in ("rendered", "reused", "stale", "locked"):
+            getattr(run.report, name).sort(key=order.__getitem__)
+        run.report.failed.sort(key=lambda failure: order[failure.shot])
+        run.report.ranks = dict(sorted(run.report.ranks.items(), key=lambda item: order[item[0]]))
+        run.director.project.save_manifest(run.manifest)
+
+    def _gather(self, outcome: Outcome | None) -> list[Outcome | None]:
+        import torch.distributed as dist
+
+        everyone = [None] * self.topology.world if self.topology.rank == 0 else None
+        dist.gather_object(outcome, everyone, dst=0, group=self.control)
+        return [o for o in everyone or [] if o is not None]
+
+    def close(self) -> None:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+
+
+def _broadcast(value, src: int, group):
+    """``value`` from rank ``src`` to every rank of ``group`` (the others pass anything)."""
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=src, group=group)
+    return box[0]
+
+
+# -- starting the ranks --------------------------------------------------------------------
+
+
+def in_torchrun() -> bool:
+    """Whether this process is one rank of a world torchrun started."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
+
+
+def rank_main(storyboard: Path, settings: Settings, steps: int | None, options: RenderOptions,
+              sp: int) -> Report | NavaError | None:
+    """One rank's whole life: rank 0 returns the report (or the NavaError that stopped it)."""
+    director = Director(storyboard, settings, steps=steps)
+    try:
+        ranks = Ranks(director, options, sp)
+    except NavaError as error:
+        return error
+    try:
+        return ranks.run()
+    except NavaError as error:
+        return error
+    finally:
+        ranks.close()
+
+
+def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: int = 1) -> Report | None:
+    """Render over ``gpus`` ranks in groups of ``sp``: started here on this machine, or, under
+    torchrun, as this process's rank (rank 0 returns the report, the other ranks None).
+
+    A run with nothing to render stays in this process (no ranks, no torch).
+    """
+    if not in_torchrun():
+        Topology(gpus, 0, sp)  # a bad --sp is an input error before anything starts
+        if not options.new_takes and all(state.chosen is not None for state in status(director)):
+            return render(director, options)
+        outcome = _launch(director, options, gpus, sp)
+    else:
+        world = int(os.environ["WORLD_SIZE"])
+        if gpus not in (1, world):
+            raise InputError(f"--gpus {gpus}, but torchrun started {world} ranks", hint="leave --gpus out under torchrun")
+        outcome = rank_main(director.storyboard, director.settings, director.steps, options, sp)
+    if isinstance(outcome, NavaError):
+        raise outcome
+    return outcome
+
+
+def _launch(director: Director, options: RenderOptions, gpus: int, sp: int):
+    """Start ``gpus`` ranks on this machine (torchrun --standalone) and wait for them."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=gpus, run_id=f"nava-{uuid.uuid4().hex[:8]}",
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    args = (director.storyboard, director.settings, director.steps, options, sp)
+    try:
+        return elastic_launch(config, rank_main)(*args)[0]
+    except ChildFailedError as error:
+        first = error.get_first_failure()[1]
+        raise NavaError(f"a rank of the {gpus}-GPU render failed: {first.message}",
+                        hint="run again with --debug, or with --gpus 1 to see the error in one process") from error

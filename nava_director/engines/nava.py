@@ -28,6 +28,7 @@ class NavaEngine:
             )
         self.weights = Path(weights)
         self._pipeline = None
+        self._group = None  # a process group: each shot's DiT forward split over its ranks
 
     @cached_property
     def id(self) -> str:
@@ -63,7 +64,13 @@ class NavaEngine:
 
             with _engine_errors():
                 self._pipeline = NAVAPipeline.from_pretrained(self.weights, offload=True, speaker_cache=speaker_cache())
+                if self._group is not None:
+                    self._pipeline.split_over(self._group)
         return self._pipeline
+
+    def split_over(self, group) -> None:
+        """Split each shot's DiT forward over the ranks of ``group`` (``render --gpus N --sp K``)."""
+        self._group = group
 
 
 def speaker_cache() -> Path:

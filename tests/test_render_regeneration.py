@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 from storyboard_project import ROOT, director, edit, make_storyboard, write_voice
 
 from nava_director.render import render
@@ -68,3 +69,21 @@ def test_reverting_an_edit_reuses_the_old_takes(tmp_path):
     edit(sb, "林然坐在院子里", "林然站在院子里")
     report = render(director(sb))
     assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_given_first_frame_is_in_the_key_and_starts_the_shot(tmp_path):
+    from PIL import Image
+
+    from nava_director.cut import read_first_frame
+
+    sb = first_render(tmp_path)
+    y, x = np.mgrid[0:64, 0:96]
+    still = np.stack([x * 255 // 95, y * 255 // 63, np.full_like(x, 90)], axis=-1).astype(np.uint8)  # smooth
+    Image.fromarray(still).save(tmp_path / "still.png")
+    edit(sb, "        action: 陈默走进院子\n", "        action: 陈默走进院子\n        image: still.png\n")
+    assert render(director(sb)).rendered == ["c", "d"]
+    first = read_first_frame(director(sb).project.takes("c")[-1].clip).astype(int)
+    ramp = [np.corrcoef(row[:, 0], np.arange(96))[0, 1] for row in first if row[:, 0].std() > 0]
+    assert sum(r > 0.98 for r in ramp) >= 8  # the still's red ramp shows between the card's panels
+    Image.fromarray(255 - still).save(tmp_path / "still.png")
+    assert render(director(sb)).rendered == ["c", "d"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,32 +63,25 @@ def dit_config(path: Path):
     return ModelConfig.preset("nava-6.3b")
 
 
-@dataclass
-class Precision:
-    device: torch.device
-    dit: torch.dtype  # the DiT's weights and compute
-    encoders: torch.dtype  # text encoder and video VAE
+def choose_dtype(device: torch.device, dit_parameters: int) -> torch.dtype:
+    """bf16 on GPU; on CPU fp32 for small models and bf16 for the full-size one (25 GB in fp32)."""
+    import torch
 
-    @classmethod
-    def choose(cls, device: torch.device, dit_parameters: int, dtype: torch.dtype | None) -> Precision:
-        """bf16 on GPU; on CPU fp32 for small models and bf16 for the full-size one (or ``dtype``)."""
-        import torch
-
-        if dtype is None:
-            large = dit_parameters > FULL_SIZE_PARAMETERS
-            dtype = torch.bfloat16 if device.type != "cpu" or large else torch.float32
-        return cls(device, dtype, dtype)
+    large = dit_parameters > FULL_SIZE_PARAMETERS
+    return torch.bfloat16 if device.type != "cpu" or large else torch.float32
 
 
 class NAVAPipeline:
-    def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, precision: Precision, offload: bool,
+    """The loaded components; build it with :meth:`from_pretrained`."""
+
+    def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, device: torch.device, offload: bool = False,
                  speaker_cache: Path | None = None):  # fmt: skip
         self.dit = dit
         self.text_encoder = text_encoder
         self.speaker = speaker
         self.video_vae = video_vae
         self.audio_vae = audio_vae
-        self.precision = precision
+        self.device = device
         self.offload = offload
         self.speaker_cache = speaker_cache
 
@@ -100,12 +93,15 @@ class NAVAPipeline:
         device: str | torch.device | None = None,
         offload: bool = False,
         speaker_cache: str | Path | None = None,
+        vae_tiling: bool = False,
     ) -> NAVAPipeline:
         """Load every component from ``folder``.
 
-        ``dtype``: the DiT's and encoders' dtype (default: see :class:`Precision`); ``offload``:
-        the text encoder and speaker model wait on the CPU and visit ``device`` only to encode;
-        ``speaker_cache``: a folder where voice embeddings are kept by file hash.
+        ``dtype``: of the DiT, text encoder and video VAE (default: :func:`choose_dtype`; the
+        audio VAE and speaker model are small and stay fp32); ``offload``: the text encoder and
+        speaker model wait on the CPU and visit ``device`` only to encode; ``speaker_cache``: a
+        folder where voice embeddings are kept by file hash; ``vae_tiling``: decode the video in
+        spatial tiles (less memory at large sizes).
         """
         import torch
 
@@ -117,32 +113,44 @@ class NAVAPipeline:
 
         files: ComponentFiles = locate(folder)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        shapes = CheckpointFile(files.dit).shapes()
-        precision = Precision.choose(device, sum(math.prod(s) for s in shapes.values()), dtype)
+        if dtype is None:
+            shapes = CheckpointFile(files.dit).shapes().values()
+            dtype = choose_dtype(device, sum(math.prod(shape) for shape in shapes))
         home = torch.device("cpu") if offload else device
+        video_vae = VideoVAE.load(files.video_vae, dtype=dtype, device=device)
+        if vae_tiling:
+            video_vae.enable_tiling()
         return cls(
-            dit=load_wan_av(files.dit, dit_config(files.dit), dtype=precision.dit, device=device),
-            text_encoder=_text_encoder(TextEncoder, files, precision.encoders, home),
+            dit=load_wan_av(files.dit, dit_config(files.dit), dtype=dtype, device=device),
+            text_encoder=_text_encoder(TextEncoder, files, dtype, home),
             speaker=SpeakerEncoder.from_file(files.speaker, device=home),
-            video_vae=VideoVAE.load(files.video_vae, dtype=precision.encoders, device=device),
+            video_vae=video_vae,
             audio_vae=AudioVAE.from_file(files.audio_vae, device=device),
-            precision=precision,
+            device=device,
             offload=offload,
             speaker_cache=Path(speaker_cache) if speaker_cache is not None else None,
         )
+
+    def split_over(self, group) -> None:
+        """Run the DiT's forwards split over the ranks of the torch.distributed ``group``
+        (Ulysses sequence parallel, :mod:`engine.parallel`). Every rank of the group must
+        then make the same :meth:`generate` calls; each gets the whole clip."""
+        from engine.parallel import SequenceParallel
+
+        SequenceParallel(group).install(self.dit)
 
     # -- generate ---------------------------------------------------------------------------
 
     def generate(self, request: GenerateRequest) -> Clip:
         import torch
 
-        from engine.passes import Conditioning, GuidedPasses
+        from engine.passes import GuidedPasses
         from engine.sampling import initial_noise, reimpose_first_frame, sample
 
         request = _checked(request)
         width, height = _generation_size(request.width, request.height)
         with torch.no_grad():
-            conditioning = self._conditioning(request, Conditioning)
+            conditioning = self._conditioning(request)
             first = self._first_frame_latent(request.first_frame, width, height)
             channels = self.video_vae.latent_channels
             video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
@@ -163,9 +171,11 @@ class NAVAPipeline:
             audio = self._decode_audio(latents.audio, request.frames)
         return Clip(frames=frames, audio=audio, sample_rate=SAMPLE_RATE, fps=FPS)
 
-    def _conditioning(self, request: GenerateRequest, conditioning_cls):
+    def _conditioning(self, request: GenerateRequest):
         """Text contexts, speaker slots and embeddings; encoders offloaded after use if asked."""
-        device = self.precision.device
+        from engine.passes import Conditioning
+
+        device = self.device
         with _on(self.text_encoder.model, device, self.offload):
             prompt, negative = self.text_encoder.encode([request.prompt, request.negative_prompt])
         slots = prompt.speaker_slots
@@ -177,7 +187,7 @@ class NAVAPipeline:
         voices = list(request.speaker_wavs) + [None] * (len(slots) - len(request.speaker_wavs))
         with _on(self.speaker.model, device, self.offload):
             embeddings = [self.speaker.embed_file(v, self.speaker_cache) if v is not None else None for v in voices]
-        return conditioning_cls.build(prompt.context, negative.context, slots, embeddings)
+        return Conditioning.build(prompt.context, negative.context, slots, embeddings)
 
     def _first_frame_latent(self, image: np.ndarray | None, width: int, height: int):
         """The clean first frame, encoded alone: ``[z, 1, h, w]`` fp32 (None without one)."""

@@ -120,3 +120,23 @@ def test_weights_id_is_cheap_and_follows_the_files(weights, tmp_path):
         f.seek(100)
         f.write(b"\x00\x01\x02")
     assert weights_id(copy) != weights_id(weights)
+
+
+def test_precision_follows_device_and_size():
+    import torch
+
+    from engine.pipeline import choose_dtype
+
+    assert choose_dtype(torch.device("cpu"), 10_000_000) == torch.float32
+    assert choose_dtype(torch.device("cpu"), 6_296_995_520) == torch.bfloat16  # fp32 would need 25 GB
+    assert choose_dtype(torch.device("cuda"), 10_000_000) == torch.bfloat16
+
+
+def test_bf16_run_with_tiled_decode(weights):
+    import torch
+
+    pipeline = NAVAPipeline.from_pretrained(weights, dtype=torch.bfloat16, vae_tiling=True)
+    assert pipeline.dit.dtype == torch.bfloat16
+    clip = pipeline.generate(GenerateRequest(PROMPT, [None], width=64, height=32, frames=9, steps=1))
+    assert clip.frames.shape == (9, 32, 64, 3) and clip.audio.shape == (2, 18_000)
+    assert np.isfinite(clip.audio).all() and np.isclose(np.abs(clip.audio).max(), 0.95)

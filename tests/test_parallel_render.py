@@ -1,0 +1,112 @@
+"""render --gpus N: chains shared out between ranks, the same takes and film as one process.
+
+The storyboard (tests/storyboard_project.py) has two chains: a ─▶ b ─▶ e and c ─▶ d.
+"""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from storyboard_project import SIZE, cli, director, make_storyboard
+
+from nava_director.chains import assign, chains
+from nava_director.errors import InputError
+from nava_director.parallel_render import Topology, render_on_gpus
+from nava_director.render import RenderOptions
+
+
+def test_chains_stay_whole_and_are_shared_out_by_length(tmp_path):
+    plan = director(make_storyboard(tmp_path)).plan
+    assert [[job.shot for job in chain] for chain in chains(plan)] == [["a", "b", "e"], ["c", "d"]]
+    shots = lambda groups: [[job.shot for job in group] for group in assign(plan, groups)]  # noqa: E731
+    assert shots(1) == [[job.shot for job in plan.jobs]]  # one group: the plan's render order
+    assert shots(2) == [["a", "b", "e"], ["c", "d"]]  # the longer chain first, to the emptier group
+    assert shots(3) == [["a", "b", "e"], ["c", "d"], []]
+
+
+def test_groups_of_ranks():
+    topology = Topology(world=8, rank=5, sp=4)
+    assert topology.groups == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert (topology.group, topology.leader, topology.is_leader) == (1, 4, False)
+    with pytest.raises(InputError, match="--sp 3 does not divide 4 GPUs") as error:
+        Topology(world=4, rank=0, sp=3)
+    assert error.value.hint == "choose --sp among 1, 2, 4"
+
+
+def test_an_up_to_date_project_renders_in_this_process(tmp_path, monkeypatch):
+    sb = make_storyboard(tmp_path)
+    from nava_director.render import render
+
+    render(director(sb))
+    monkeypatch.setattr("nava_director.parallel_render._launch", lambda *a: pytest.fail("ranks were started"))
+    report = render_on_gpus(director(sb), RenderOptions(), gpus=2)
+    assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"]
+
+
+def _decode(path):
+    with av.open(str(path)) as container:
+        video = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    with av.open(str(path)) as container:
+        audio = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
+    return video, audio
+
+
+def _assert_same_pictures_and_sound(one, two):
+    """Decoded: the same sound, and the same pictures up to the H.264 encoder (not bit-reproducible)."""
+    (video1, audio1), (video2, audio2) = _decode(one), _decode(two)
+    assert video1.shape == video2.shape
+    assert np.abs(video1.astype(int) - video2).mean() < 1.0
+    np.testing.assert_array_equal(audio1, audio2)
+
+
+def _take(root, shot):
+    folder = root / "shots" / shot / "take-001"
+    meta = json.loads((folder / "meta.json").read_text())
+    pngs = [np.asarray(Image.open(folder / name)) for name in ("first_frame.png", "last_frame.png")]
+    return folder, {k: meta[k] for k in ("key", "seed", "last_frame_hash", "caption")}, pngs
+
+
+@pytest.mark.slow
+def test_two_cpu_ranks_render_the_chains_side_by_side_into_the_same_film(tmp_path):
+    sb = make_storyboard(tmp_path)
+    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--json"]
+    one = json.loads(cli("render", str(sb), "--out", str(tmp_path / "one"), *flags).stdout)
+    done = cli("render", str(sb), "--out", str(tmp_path / "two"), "--gpus", "2", *flags)
+    two = json.loads(done.stdout)
+
+    # each chain on one rank, in render order; the two chains on different ranks
+    assert two["ranks"] == {"a": 0, "b": 0, "c": 1, "d": 1, "e": 0}
+    assert two["rendered"] == one["rendered"] == ["a", "b", "c", "d", "e"]  # render order
+    assert two["failed"] == [] and two["captions"] == one["captions"]
+
+    for shot in "abcde":  # the same takes: keys, seeds, and what they hold
+        folder1, meta1, pngs1 = _take(tmp_path / "one", shot)
+        folder2, meta2, pngs2 = _take(tmp_path / "two", shot)
+        assert meta1 == meta2, shot
+        for png1, png2 in zip(pngs1, pngs2):
+            np.testing.assert_array_equal(png1, png2)
+        _assert_same_pictures_and_sound(folder1 / "clip.mp4", folder2 / "clip.mp4")
+    # a continued shot was rendered after its upstream take was finished (its meta.json is written last)
+    finished = {shot: (_take(tmp_path / "two", shot)[0] / "meta.json").stat().st_mtime_ns for shot in "abcde"}
+    for upstream, continued in (("a", "b"), ("b", "e"), ("c", "d")):
+        started = (_take(tmp_path / "two", continued)[0] / "clip.mp4").stat().st_mtime_ns
+        assert finished[upstream] <= started
+
+    manifest1 = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    manifest2 = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    for entry in (*manifest1["shots"].values(), *manifest2["shots"].values()):
+        for take in entry["takes"]:
+            take.pop("timings")
+    assert manifest1 == manifest2
+    _assert_same_pictures_and_sound(tmp_path / "one" / "film.mp4", tmp_path / "two" / "film.mp4")
+    assert (tmp_path / "two" / "film.srt").read_text() == (tmp_path / "one" / "film.srt").read_text()
+
+    # new takes of one shot of each chain, over two ranks: numbered as one process numbers them
+    again = json.loads(cli("render", str(sb), "--out", str(tmp_path / "two"), "--gpus", "2", "--shot", "a",
+                           "--shot", "c", "--takes", "2", *flags).stdout)
+    assert again["rendered"] == ["a", "c"] and again["reused"] == ["b", "d", "e"]
+    assert sorted(p.name for p in (tmp_path / "two" / "shots" / "c").iterdir()) == ["take-001", "take-002", "take-003"]

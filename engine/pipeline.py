@@ -145,7 +145,7 @@ class NAVAPipeline:
         import torch
 
         from engine.passes import GuidedPasses
-        from engine.sampling import initial_noise, reimpose_first_frame, sample
+        from engine.sampling import Latents, initial_noise, reimpose_first_frame, sample
 
         request = _checked(request)
         width, height = _generation_size(request.width, request.height)
@@ -155,6 +155,8 @@ class NAVAPipeline:
             channels = self.video_vae.latent_channels
             video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
             noise = initial_noise(video_shape, (audio_tokens(request.frames), self.audio_vae.token_dim), request.seed)
+            # drawn on the CPU (the same numbers on every device), sampled where the DiT is
+            noise = Latents(noise.video.to(self.device), noise.audio.to(self.device))
             denoiser = GuidedPasses(self.dit, conditioning, request.guidance, first_frame_clean=first is not None)
             report = request.progress
             latents = sample(

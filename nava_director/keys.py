@@ -24,6 +24,11 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def fraction(text: str) -> float:
+    """A number in [0, 1) that a text always maps to (Python's own ``hash`` is salted per process)."""
+    return int(digest(text.encode())[:13], 16) / 16**13
+
+
 def file_hash(path: str | os.PathLike) -> str:
     """sha256 of a file's bytes, remembered per (path, size, mtime) for the process."""
     stat = os.stat(path)

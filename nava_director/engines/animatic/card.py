@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import colorsys
 import functools
-import hashlib
 import re
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from nava_director.errors import NavaError
+from nava_director.keys import fraction
 
 MIN_FONT_PX = 7
 INK = (245, 245, 240, 255)
@@ -54,17 +54,13 @@ def font(px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, px, index=index)
 
 
-def _unit(text: str) -> float:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
-
-
 def plate(width: int, height: int, scene: str, shot: str, rng: np.random.Generator) -> Image.Image:
     """A background for a shot with no first frame: the scene's colour, a horizon, shapes.
 
     The hue comes from the scene (shots of one scene look alike), the shapes from the seed
     (takes differ), the faint shot id in the middle from the shot.
     """
-    hue = _unit(scene)
+    hue = fraction(scene)
     sky = np.array(colorsys.hsv_to_rgb(hue, 0.35, 0.55)) * 255
     ground = np.array(colorsys.hsv_to_rgb((hue + 0.08) % 1, 0.45, 0.3)) * 255
     horizon = int(height * rng.uniform(0.5, 0.65))

@@ -8,7 +8,6 @@ Enough to judge timing and who talks when; nothing here pretends to be the real 
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from nava_director.cut.subtitles import spoken_length
 from nava_director.engines.animatic.speech_timing import TimedLine
+from nava_director.keys import fraction
 
 SAMPLE_RATE = 48_000
 VOICE_LEVEL = 0.25
@@ -33,14 +33,9 @@ class VoicedLine:
     timing: TimedLine
 
 
-def _unit(text: str) -> float:
-    """A stable number in [0, 1) from text (Python's own hash is salted per process)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
-
-
 def character_pitch(speaker: str | None) -> float:
     """A character's fundamental in Hz when no voice is cast: 95–255 Hz, stable per id."""
-    return 175.0 if speaker is None else 95.0 + 160.0 * _unit(speaker)
+    return 175.0 if speaker is None else 95.0 + 160.0 * fraction(speaker)
 
 
 @functools.cache
@@ -106,11 +101,11 @@ def bed(seconds: float, sound: str, rng: np.random.Generator) -> np.ndarray:
 
     n = round(seconds * SAMPLE_RATE)
     white = rng.standard_normal((2, n))
-    leak = 0.995 - 0.01 * _unit(sound)  # darker or brighter rumble per described sound
+    leak = 0.995 - 0.01 * fraction(sound)  # darker or brighter rumble per described sound
     brown = lfilter([1.0], [1.0, -leak], white, axis=1)  # a leaky integrator
     brown /= np.abs(brown).max() + 1e-9
     t = np.arange(n) / SAMPLE_RATE
-    swell = 0.7 + 0.3 * np.sin(2 * np.pi * (0.15 * t + _unit(sound + "phase")))
+    swell = 0.7 + 0.3 * np.sin(2 * np.pi * (0.15 * t + fraction(sound + "phase")))
     return (BED_LEVEL * brown * swell).astype(np.float32)
 
 

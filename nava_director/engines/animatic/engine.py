@@ -48,7 +48,7 @@ def _card_text(request: ShotRequest, speaking: SpeechLine | None, cast: str) -> 
 class AnimaticEngine:
     """Engine protocol implementation; ``id`` enters every shot key (bump it when output changes)."""
 
-    id = "animatic-1"
+    id = "animatic-2"
     preview_width = PREVIEW_WIDTH
 
     def __init__(self, weights: Path | None = None):

@@ -6,8 +6,11 @@ so requests can carry :class:`GuidanceScales` without loading torch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from engine.errors import EngineError
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -30,8 +33,13 @@ class GuidanceScales:
     timbre: bool = True  # run the TIMBRE pass when there are speakers
 
     @classmethod
-    def from_mapping(cls, scales: dict[str, float] | None) -> GuidanceScales:
-        return cls(**(scales or {}))
+    def from_mapping(cls, scales: Mapping[str, float] | None) -> GuidanceScales:
+        """Defaults overridden by ``scales`` (keys ``s_v``, ``s_a``, ``s_va``, ``s_aa``, ``s_t``)."""
+        names = ("s_v", "s_a", "s_va", "s_aa", "s_t")
+        unknown = sorted(set(scales or {}) - set(names))
+        if unknown:
+            raise EngineError(f"unknown guidance scale(s): {', '.join(unknown)}", hint=f"use {', '.join(names)}")
+        return cls(**{name: float(value) for name, value in (scales or {}).items()})
 
 
 @dataclass

@@ -69,7 +69,7 @@ def test_render_gives_the_directors_clip(weights):
 
     continued = engine.render(shot(first_frame=clip.frames[-1], guidance={"s_v": 2.0}))
     assert continued.frames.shape == clip.frames.shape
-    with pytest.raises(InputError, match="unknown guidance"):
+    with pytest.raises(NavaError, match="unknown guidance"):
         engine.render(shot(guidance={"cfg": 4.0}))
 
 

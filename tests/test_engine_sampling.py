@@ -186,3 +186,12 @@ def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit):
     for a, b in zip(together, one_by_one):
         for name in ("cond", "uncond", "align", "timbre"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5)
+
+
+def test_scales_from_a_mapping():
+    from engine.errors import EngineError
+
+    assert GuidanceScales.from_mapping({"s_v": 2}) == GuidanceScales(s_v=2.0)
+    assert GuidanceScales.from_mapping(None) == GuidanceScales()
+    with pytest.raises(EngineError, match="unknown guidance scale"):
+        GuidanceScales.from_mapping({"cfg": 4.0})

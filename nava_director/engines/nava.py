@@ -40,16 +40,17 @@ class NavaEngine:
     def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
         from engine.pipeline import GenerateRequest, GuidanceScales
 
-        speakers = [line.voice for line in request.speech]
+        with _engine_errors():
+            guidance = GuidanceScales.from_mapping(request.guidance)
         generate = GenerateRequest(
             prompt=request.caption,
-            speaker_wavs=speakers,
+            speaker_wavs=[line.voice for line in request.speech],
             width=request.width,
             height=request.height,
             frames=request.frames,
             seed=request.seed,
             steps=request.steps,
-            guidance=_guidance(request.guidance, GuidanceScales),
+            guidance=guidance,
             first_frame=request.first_frame,
             progress=progress,
         )
@@ -76,16 +77,6 @@ class NavaEngine:
 def speaker_cache() -> Path:
     """``$XDG_CACHE_HOME/nava-director/speakers`` (``~/.cache`` without it)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nava-director" / "speakers"
-
-
-def _guidance(scales: dict[str, float] | None, cls):
-    known = {"s_v", "s_a", "s_va", "s_aa", "s_t"}
-    unknown = set(scales or {}) - known
-    if unknown:
-        raise InputError(
-            f"unknown guidance scale(s): {', '.join(sorted(unknown))}", hint=f"use {', '.join(sorted(known))}"
-        )
-    return cls(**(scales or {}))
 
 
 @contextmanager

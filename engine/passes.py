@@ -13,6 +13,7 @@ budget says so) and hands :mod:`engine.sampling` their outputs as :class:`Passes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -75,36 +76,25 @@ class GuidedPasses:
 
     def __call__(self, video: Tensor, audio: Tensor, timestep: Tensor) -> tuple[Passes, Passes]:
         """``video`` [C, F, H, W] and ``audio`` [L, C] fp32, ``timestep`` int64 [1] -> each pass's fp32 velocity."""
-        tokens = self.model.video_grid(video[None])
-        per_call = max(1, self.token_budget // (tokens[0] * tokens[1] * tokens[2] + audio.shape[0]))
-        videos, audios = [], []
-        for start in range(0, len(self.passes), per_call):
-            chunk = slice(start, min(start + per_call, len(self.passes)))
-            out_video, out_audio = self._run(video, audio, timestep, chunk)
-            videos.append(out_video)
-            audios.append(out_audio)
-        by_pass_v = dict(zip(self.passes, torch.cat(videos).float()))
-        by_pass_a = dict(zip(self.passes, torch.cat(audios).float()))
-        return _as_passes(by_pass_v), _as_passes(by_pass_a)
+        tokens = math.prod(self.model.video_grid(video[None])) + audio.shape[0]
+        per_call = max(1, self.token_budget // tokens)
+        calls = range(0, len(self.passes), per_call)
+        outputs = [self._run(video, audio, timestep, slice(start, start + per_call)) for start in calls]
+        videos = torch.cat([v for v, _ in outputs]).float()
+        audios = torch.cat([a for _, a in outputs]).float()
+        return _as_passes(dict(zip(self.passes, videos))), _as_passes(dict(zip(self.passes, audios)))
 
     @torch.no_grad()
     def _run(self, video: Tensor, audio: Tensor, timestep: Tensor, chunk: slice) -> tuple[Tensor, Tensor]:
+        """One DiT call over the passes in ``chunk``."""
         model, inputs = self.model, self.inputs
-        batch = chunk.stop - chunk.start
-        device, dtype = inputs.context.device, model.dtype
+        context = inputs.context[chunk]
+        batch, device, dtype = context.shape[0], context.device, model.dtype
         v = video.to(device, dtype)[None].expand(batch, -1, -1, -1, -1)
         a = audio.to(device, dtype)[None].expand(batch, -1, -1)
         t = timestep.to(device).expand(batch)
-        speaker = inputs.speaker_slots(chunk)
-        prediction = model(
-            v,
-            a,
-            model.video_timesteps(t, v, self.first_frame_clean),
-            t,
-            inputs.context[chunk],
-            speaker,
-            inputs.modality_mask[chunk],
-        )
+        t_video = model.video_timesteps(t, v, self.first_frame_clean)
+        prediction = model(v, a, t_video, t, context, inputs.speaker_slots(chunk), inputs.modality_mask[chunk])
         return prediction.video, prediction.audio
 
 

@@ -173,7 +173,8 @@ def test_whole_tiny_loop_matches_reference(tiny_dit, case):
     torch.testing.assert_close(final.audio, loop[f"{case}.final.audio"], rtol=1e-4, atol=5e-4)
 
 
-def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit):
+@pytest.mark.parametrize("budget", [1, 3 * 25])  # 25 joint tokens: one pass per call, or 3 + 1
+def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit, budget):
     from engine.passes import Conditioning, GuidedPasses
 
     loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
@@ -182,7 +183,7 @@ def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit):
     )
     video, audio, t = loop["t2av.init.video"], loop["t2av.init.audio"], torch.tensor([999])
     together = GuidedPasses(tiny_dit, conditioning, GuidanceScales())(video, audio, t)
-    one_by_one = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), token_budget=1)(video, audio, t)
+    one_by_one = GuidedPasses(tiny_dit, conditioning, GuidanceScales(), token_budget=budget)(video, audio, t)
     for a, b in zip(together, one_by_one):
         for name in ("cond", "uncond", "align", "timbre"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5)

@@ -87,6 +87,12 @@ scenes:
         action: 陈默走近
         dialogue:
           - {who: chen, line: 好久不见。}
+      - id: answer
+        continue_from: hello
+        duration: 1
+        action: 林然转身
+        dialogue:
+          - {who: lin, line: 你来了。}
 """
 
 
@@ -120,6 +126,6 @@ def test_render_cli_with_the_nava_engine(weights, tmp_path):
         frames = sum(1 for _ in container.decode(video=0))
     with av.open(film) as container:
         samples = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
-    assert frames == 25  # 1 s -> 4k + 1 frames at 24 fps
+    assert frames == 25 + 24  # two 1 s shots of 25 frames; the continued one starts on the seam frame
     assert abs(samples.shape[1] / 48_000 - frames / 24) < 0.05
     assert np.abs(samples).max() > 0.01

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
@@ -16,20 +17,32 @@ from engine.model.norms import LayerNorm
 
 
 class VideoPatchEmbedding(nn.Conv3d):
-    """[B, C, F, H, W] latent -> [B, F*H'*W', dim] tokens in (f, h, w) row-major order."""
+    """[B, C, F, H, W] latent -> [B, F*H'*W', dim] tokens in (f, h, w) row-major order.
+
+    A Conv3d whose stride is its kernel is a Linear over the flattened patches; it runs as
+    one (a GEMM: oneDNN's bf16 convolution is several times slower on CPUs).
+    """
 
     def __init__(self, in_dim: int, dim: int, patch_size: tuple[int, int, int]):
         super().__init__(in_dim, dim, kernel_size=patch_size, stride=patch_size)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        return rearrange(super().forward(video.to(self.weight.dtype)), "b c f h w -> b (f h w) c")
+        p, q, r = self.kernel_size
+        patches = rearrange(video.to(self.weight.dtype), "b c (f p) (h q) (w r) -> b (f h w) (c p q r)", p=p, q=q, r=r)
+        return F.linear(patches, self.weight.flatten(1), self.bias)
 
 
 class ChannelLastConv1d(nn.Conv1d):
-    """Conv1d over the token axis of [B, L, C]."""
+    """Conv1d (stride 1, "same" padding) over the token axis of [B, L, C].
+
+    Runs as one GEMM over the unfolded windows ``[B, L, C*k] @ [C*k, out]``: the same sum
+    as the convolution, at GEMM speed (oneDNN's bf16 convolution is several times slower).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rearrange(super().forward(rearrange(x, "b l c -> b c l")), "b c l -> b l c")
+        (k,), (pad,) = self.kernel_size, self.padding
+        windows = F.pad(x, (0, 0, pad, pad)).unfold(1, k, 1)  # [B, L, C, k]
+        return F.linear(windows.flatten(2), self.weight.flatten(1), self.bias)
 
 
 class ConvMLP(nn.Module):
@@ -44,7 +57,7 @@ class ConvMLP(nn.Module):
         self.w3 = ChannelLastConv1d(dim, hidden, **conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w2(nn.functional.silu(self.w1(x)) * self.w3(x))
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
 
 
 class AudioPatchEmbedding(nn.Sequential):
@@ -71,7 +84,7 @@ class TextEmbedding(nn.Sequential):
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         if context.shape[1] > self.text_len:
             raise ValueError(f"text context has {context.shape[1]} tokens, the model takes at most {self.text_len}")
-        padded = nn.functional.pad(context, (0, 0, 0, self.text_len - context.shape[1]))
+        padded = F.pad(context, (0, 0, 0, self.text_len - context.shape[1]))
         return super().forward(padded.to(self[0].weight.dtype))
 
 

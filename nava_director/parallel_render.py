@@ -118,11 +118,7 @@ class Ranks:
         groups = [(dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups]
         self.compute, self.group_control = groups[self.topology.group]
         if sp > 1:
-            split = getattr(director.engine, "split_over", None)
-            if split is None:
-                raise InputError(f"the {director.engine.id} engine cannot split a shot over GPUs",
-                                 hint="use --sp 1 (each GPU renders its own chains)")
-            split(self.compute)
+            director.engine.split_over(self.compute)
         self.shots = assign(director.plan, len(self.topology.groups))[self.topology.group]
 
     def run(self) -> Report | None:
@@ -238,6 +234,9 @@ def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: in
 
     A run with nothing to render stays in this process (no ranks, no torch).
     """
+    if sp > 1 and not hasattr(director.engine, "split_over"):
+        raise InputError(f"the {director.engine.id} engine cannot split a shot over GPUs",
+                         hint="use --sp 1 (each GPU renders its own chains)")
     if not in_torchrun():
         Topology(gpus, 0, sp)  # a bad --sp is an input error before anything starts
         if not options.new_takes and all(state.chosen is not None for state in status(director)):

@@ -6,12 +6,15 @@ The storyboard (tests/storyboard_project.py) has two chains: a ─▶ b ─▶ e
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
-from storyboard_project import SIZE, cli, director, make_storyboard
+from storyboard_project import ROOT, SIZE, cli, director, make_storyboard
 
 from nava_director.chains import assign, chains
 from nava_director.errors import InputError
@@ -45,6 +48,11 @@ def test_an_up_to_date_project_renders_in_this_process(tmp_path, monkeypatch):
     monkeypatch.setattr("nava_director.parallel_render._launch", lambda *a: pytest.fail("ranks were started"))
     report = render_on_gpus(director(sb), RenderOptions(), gpus=2)
     assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"]
+
+
+def test_splitting_a_shot_needs_an_engine_that_can(tmp_path):
+    with pytest.raises(InputError, match=r"the animatic-\d+ engine cannot split a shot over GPUs"):
+        render_on_gpus(director(make_storyboard(tmp_path)), RenderOptions(), gpus=2, sp=2)
 
 
 def _decode(path):
@@ -110,3 +118,32 @@ def test_two_cpu_ranks_render_the_chains_side_by_side_into_the_same_film(tmp_pat
                            "--shot", "c", "--takes", "2", *flags).stdout)
     assert again["rendered"] == ["a", "c"] and again["reused"] == ["b", "d", "e"]
     assert sorted(p.name for p in (tmp_path / "two" / "shots" / "c").iterdir()) == ["take-001", "take-002", "take-003"]
+
+
+@pytest.mark.slow
+def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path):
+    from engine.make_tiny_weights import make_tiny_weights
+
+    weights = make_tiny_weights(tmp_path / "weights")
+    sb = make_storyboard(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVA_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "no-config"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env["OMP_NUM_THREADS"] = "1"  # CPU matmuls round alike only with alike thread counts (and 2 ranks share 2 cores)
+    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "2", "--rewriter",
+             "template", "--json"]
+    reports = {}
+    for name, ranks in (("one", []), ("sp2", ["--gpus", "2", "--sp", "2"])):
+        command = [sys.executable, "-c", "from nava_director.cli import main; main()", "render", str(sb)]
+        done = subprocess.run([*command, "--out", str(tmp_path / name), *ranks, *flags], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        reports[name] = json.loads(done.stdout)
+    assert reports["sp2"]["rendered"] == reports["one"]["rendered"] == ["a", "b", "c", "d", "e"]
+    assert set(reports["sp2"]["ranks"].values()) == {0}  # one group of two ranks renders every chain
+    for shot in "abcde":  # the sharded DiT computes the same latents: identical frames and sound
+        folder1, meta1, pngs1 = _take(tmp_path / "one", shot)
+        folder2, meta2, pngs2 = _take(tmp_path / "sp2", shot)
+        assert meta1 == meta2, shot
+        for png1, png2 in zip(pngs1, pngs2):
+            np.testing.assert_array_equal(png1, png2)
+        np.testing.assert_array_equal(_decode(folder1 / "clip.mp4")[1], _decode(folder2 / "clip.mp4")[1])

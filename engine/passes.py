@@ -120,7 +120,8 @@ def _batched_inputs(passes: list[Pass], c: Conditioning, device: torch.device, d
     if c.speakers is not None:
         speakers = c.speakers[None].expand(len(passes), -1, -1)
         positions = torch.stack([c.slots if p is Pass.COND else torch.full_like(c.slots, -1) for p in passes])
-        speakers, positions = speakers.to(device, dtype), positions.to(device)
+        # fp32: the speaker token's first LayerNorm sees the embedding at full precision
+        speakers, positions = speakers.to(device, torch.float32), positions.to(device)
     return _BatchedInputs(context.to(device, dtype), mask.to(device), speakers, positions)
 
 

@@ -23,9 +23,10 @@ Every rank of the group makes the same call with the same inputs and gets the wh
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import torch
 import torch.distributed as dist
@@ -92,7 +93,12 @@ class SequenceParallel:
         chunk = self.chunk(length)
         padded, start = chunk * self.size, chunk * self.rank
         rows = slice(start, start + chunk)
-        identity = torch.ones(padded - length, inputs.rope.shape[1], dtype=inputs.rope.dtype, device=inputs.rope.device)
+        identity = torch.ones(
+            padded - length,
+            inputs.rope.shape[1],
+            dtype=inputs.rope.dtype,
+            device=inputs.rope.device,
+        )
         local = replace(
             inputs,
             layout=ShardLayout.of(inputs.layout, start, start + chunk, padded),
@@ -108,7 +114,11 @@ class SequenceParallel:
         return rearrange(gathered, "(n b) l d -> b (n l) d", n=self.size)[:, : self.length]
 
     def attend(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, segment_ids: torch.Tensor | None = None
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        segment_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Self-attention of local q, k, v [B, c, H, D] over the whole sequence -> [B, c, H, D]."""
         q, k, v = (self._heads_split(t)[:, : self.length] for t in (q, k, v))
@@ -166,14 +176,15 @@ def init_distributed() -> dist.ProcessGroup:
 
     On GPU each process takes the GPU ``LOCAL_RANK``. Returns the world group.
     """
-    import os
-
     if "WORLD_SIZE" not in os.environ:
-        raise EngineError("not started by torchrun", hint="run it as: torchrun --nproc_per_node=N -m ...")
+        raise EngineError(
+            "not started by torchrun",
+            hint="run it as: torchrun --nproc_per_node=N -m ...",
+        )
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend)
     return dist.group.WORLD
 

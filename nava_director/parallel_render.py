@@ -23,13 +23,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nava_director.captions import CaptionResult
 from nava_director.chains import assign
 from nava_director.config import Settings
 from nava_director.engines.base import Clip, Engine, Progress, ShotRequest
 from nava_director.errors import InputError, NavaError
 from nava_director.render import Director, RenderOptions, _Run, render, status
-from nava_director.store import Manifest, Report, ShotEntry, Take
+from nava_director.store import Report, ShotEntry, Take
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,10 @@ class Topology:
 
     def __post_init__(self) -> None:
         if self.sp < 1 or self.world % self.sp:
-            raise InputError(f"--sp {self.sp} does not divide {self.world} GPUs into equal groups",
-                             hint=f"choose --sp among {', '.join(str(k) for k in range(1, self.world + 1) if self.world % k == 0)}")
+            raise InputError(
+                f"--sp {self.sp} does not divide {self.world} GPUs into equal groups",
+                hint=f"choose --sp among {', '.join(str(k) for k in range(1, self.world + 1) if self.world % k == 0)}",
+            )
 
     @property
     def groups(self) -> list[list[int]]:
@@ -109,13 +110,15 @@ class Ranks:
 
         self.director, self.options = director, options
         if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         if not dist.is_initialized():
             dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
         self.topology = Topology(dist.get_world_size(), dist.get_rank(), sp)
         self.control = dist.new_group(backend="gloo")  # decisions and outcomes, as objects
         # every rank creates every group, in the same order (torch.distributed's rule)
-        groups = [(dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups]
+        groups = [
+            (dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups
+        ]
         self.compute, self.group_control = groups[self.topology.group]
         if sp > 1:
             director.engine.split_over(self.compute)
@@ -141,22 +144,25 @@ class Ranks:
         if start is None:
             return None
         manifest, captions = start
-        outcome = self.lead(_Run(self.director, self.options, None, manifest, captions)) if self.topology.is_leader else None
-        if not self.topology.is_leader:
+        if self.topology.is_leader:
+            self._gather(self.lead(_Run(self.director, self.options, None, manifest, captions)))
+        else:
             follow(self.director.engine, self.group_control, self.topology.leader)
-        self._gather(outcome)
+            self._gather(None)
         return None
 
     def lead(self, run: _Run) -> Outcome:
-        """Bring this group's shots up to date (in render order) with the group's engine."""
-        engine = GroupEngine(self.director.engine, self.group_control, self.topology.leader)
-        run.director.engine = engine
+        """Bring this group's shots up to date (in render order), the group rendering together."""
+        engine = run.director.engine
+        if self.topology.sp > 1:
+            run.director.engine = GroupEngine(engine, self.group_control, self.topology.leader)
         try:
             for job in self.shots:
                 run.attempt(job)
         finally:
-            engine.close()
-            run.director.engine = engine.engine
+            if self.topology.sp > 1:
+                run.director.engine.close()
+                run.director.engine = engine
         mine = [job.shot for job in self.shots]
         return Outcome(
             report=run.report,
@@ -212,8 +218,13 @@ def in_torchrun() -> bool:
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
-def rank_main(storyboard: Path, settings: Settings, steps: int | None, options: RenderOptions,
-              sp: int) -> Report | NavaError | None:
+def rank_main(
+    storyboard: Path,
+    settings: Settings,
+    steps: int | None,
+    options: RenderOptions,
+    sp: int,
+) -> Report | NavaError | None:
     """One rank's whole life: rank 0 returns the report (or the NavaError that stopped it)."""
     director = Director(storyboard, settings, steps=steps)
     try:
@@ -235,8 +246,10 @@ def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: in
     A run with nothing to render stays in this process (no ranks, no torch).
     """
     if sp > 1 and not hasattr(director.engine, "split_over"):
-        raise InputError(f"the {director.engine.id} engine cannot split a shot over GPUs",
-                         hint="use --sp 1 (each GPU renders its own chains)")
+        raise InputError(
+            f"the {director.engine.id} engine cannot split a shot over GPUs",
+            hint="use --sp 1 (each GPU renders its own chains)",
+        )
     if not in_torchrun():
         Topology(gpus, 0, sp)  # a bad --sp is an input error before anything starts
         if not options.new_takes and all(state.chosen is not None for state in status(director)):
@@ -245,7 +258,10 @@ def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: in
     else:
         world = int(os.environ["WORLD_SIZE"])
         if gpus not in (1, world):
-            raise InputError(f"--gpus {gpus}, but torchrun started {world} ranks", hint="leave --gpus out under torchrun")
+            raise InputError(
+                f"--gpus {gpus}, but torchrun started {world} ranks",
+                hint="leave --gpus out under torchrun",
+            )
         outcome = rank_main(director.storyboard, director.settings, director.steps, options, sp)
     if isinstance(outcome, NavaError):
         raise outcome
@@ -257,12 +273,21 @@ def _launch(director: Director, options: RenderOptions, gpus: int, sp: int):
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=gpus, run_id=f"nava-{uuid.uuid4().hex[:8]}",
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=gpus,
+        run_id=f"nava-{uuid.uuid4().hex[:8]}",
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",
+        max_restarts=0,
+    )
     args = (director.storyboard, director.settings, director.steps, options, sp)
     try:
         return elastic_launch(config, rank_main)(*args)[0]
     except ChildFailedError as error:
         first = error.get_first_failure()[1]
-        raise NavaError(f"a rank of the {gpus}-GPU render failed: {first.message}",
-                        hint="run again with --debug, or with --gpus 1 to see the error in one process") from error
+        raise NavaError(
+            f"a rank of the {gpus}-GPU render failed: {first.message}",
+            hint="run again with --debug, or with --gpus 1 to see the error in one process",
+        ) from error

@@ -24,10 +24,19 @@ from nava_director.render import RenderOptions
 
 def test_chains_stay_whole_and_are_shared_out_by_length(tmp_path):
     plan = director(make_storyboard(tmp_path)).plan
-    assert [[job.shot for job in chain] for chain in chains(plan)] == [["a", "b", "e"], ["c", "d"]]
-    shots = lambda groups: [[job.shot for job in group] for group in assign(plan, groups)]  # noqa: E731
+    assert [[job.shot for job in chain] for chain in chains(plan)] == [
+        ["a", "b", "e"],
+        ["c", "d"],
+    ]
+
+    def shots(groups: int) -> list[list[str]]:
+        return [[job.shot for job in group] for group in assign(plan, groups)]
+
     assert shots(1) == [[job.shot for job in plan.jobs]]  # one group: the plan's render order
-    assert shots(2) == [["a", "b", "e"], ["c", "d"]]  # the longer chain first, to the emptier group
+    assert shots(2) == [
+        ["a", "b", "e"],
+        ["c", "d"],
+    ]  # the longer chain first, to the emptier group
     assert shots(3) == [["a", "b", "e"], ["c", "d"], []]
 
 
@@ -45,7 +54,10 @@ def test_an_up_to_date_project_renders_in_this_process(tmp_path, monkeypatch):
     from nava_director.render import render
 
     render(director(sb))
-    monkeypatch.setattr("nava_director.parallel_render._launch", lambda *a: pytest.fail("ranks were started"))
+    monkeypatch.setattr(
+        "nava_director.parallel_render._launch",
+        lambda *a: pytest.fail("ranks were started"),
+    )
     report = render_on_gpus(director(sb), RenderOptions(), gpus=2)
     assert report.rendered == [] and sorted(report.reused) == ["a", "b", "c", "d", "e"]
 
@@ -75,7 +87,11 @@ def _take(root, shot):
     folder = root / "shots" / shot / "take-001"
     meta = json.loads((folder / "meta.json").read_text())
     pngs = [np.asarray(Image.open(folder / name)) for name in ("first_frame.png", "last_frame.png")]
-    return folder, {k: meta[k] for k in ("key", "seed", "last_frame_hash", "caption")}, pngs
+    return (
+        folder,
+        {k: meta[k] for k in ("key", "seed", "last_frame_hash", "caption")},
+        pngs,
+    )
 
 
 @pytest.mark.slow
@@ -114,10 +130,29 @@ def test_two_cpu_ranks_render_the_chains_side_by_side_into_the_same_film(tmp_pat
     assert (tmp_path / "two" / "film.srt").read_text() == (tmp_path / "one" / "film.srt").read_text()
 
     # new takes of one shot of each chain, over two ranks: numbered as one process numbers them
-    again = json.loads(cli("render", str(sb), "--out", str(tmp_path / "two"), "--gpus", "2", "--shot", "a",
-                           "--shot", "c", "--takes", "2", *flags).stdout)
+    again = json.loads(
+        cli(
+            "render",
+            str(sb),
+            "--out",
+            str(tmp_path / "two"),
+            "--gpus",
+            "2",
+            "--shot",
+            "a",
+            "--shot",
+            "c",
+            "--takes",
+            "2",
+            *flags,
+        ).stdout
+    )
     assert again["rendered"] == ["a", "c"] and again["reused"] == ["b", "d", "e"]
-    assert sorted(p.name for p in (tmp_path / "two" / "shots" / "c").iterdir()) == ["take-001", "take-002", "take-003"]
+    assert sorted(p.name for p in (tmp_path / "two" / "shots" / "c").iterdir()) == [
+        "take-001",
+        "take-002",
+        "take-003",
+    ]
 
 
 @pytest.mark.slow
@@ -127,15 +162,42 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
     weights = make_tiny_weights(tmp_path / "weights")
     sb = make_storyboard(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAVA_")}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "no-config"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.update(
+        XDG_CONFIG_HOME=str(tmp_path / "no-config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+    )
     env["OMP_NUM_THREADS"] = "1"  # CPU matmuls round alike only with alike thread counts (and 2 ranks share 2 cores)
-    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "2", "--rewriter",
-             "template", "--json"]
+    flags = [
+        "--engine",
+        "nava",
+        "--weights",
+        str(weights),
+        "--size",
+        "64x64",
+        "--steps",
+        "2",
+        "--rewriter",
+        "template",
+        "--json",
+    ]
     reports = {}
     for name, ranks in (("one", []), ("sp2", ["--gpus", "2", "--sp", "2"])):
-        command = [sys.executable, "-c", "from nava_director.cli import main; main()", "render", str(sb)]
-        done = subprocess.run([*command, "--out", str(tmp_path / name), *ranks, *flags], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=600)
+        command = [
+            sys.executable,
+            "-c",
+            "from nava_director.cli import main; main()",
+            "render",
+            str(sb),
+        ]
+        done = subprocess.run(
+            [*command, "--out", str(tmp_path / name), *ranks, *flags],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         reports[name] = json.loads(done.stdout)
     assert reports["sp2"]["rendered"] == reports["one"]["rendered"] == ["a", "b", "c", "d", "e"]
@@ -147,3 +209,16 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
         for png1, png2 in zip(pngs1, pngs2):
             np.testing.assert_array_equal(png1, png2)
         np.testing.assert_array_equal(_decode(folder1 / "clip.mp4")[1], _decode(folder2 / "clip.mp4")[1])
+
+
+@pytest.mark.slow
+def test_a_locked_project_stops_every_rank_with_rank_0s_error(tmp_path):
+    from nava_director.store import Project
+
+    sb = make_storyboard(tmp_path)
+    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--out", str(tmp_path / "p")]
+    with Project(tmp_path / "p").locked():  # another render holds the project
+        done = cli("render", str(sb), "--gpus", "2", *flags, check=False)
+    assert done.returncode == 1
+    assert f"another nava-director process (pid {os.getpid()}) is using" in done.stderr
+    assert not (tmp_path / "p" / "shots").exists()

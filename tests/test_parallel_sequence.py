@@ -6,7 +6,6 @@ rank 0 stores what it saw for the asserts here.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -18,8 +17,8 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
 from conftest import ROOT, SHARED_FIXTURES
+
 from engine.config import ModelConfig
 from engine.errors import EngineError
 from engine.model import SpeakerSlots, WanAVModel
@@ -34,13 +33,24 @@ V, A = Stream.VIDEO, Stream.AUDIO
 def test_shard_layout_keeps_each_token_with_its_stream():
     layout = TokenLayout(video_grid=(1, 2, 3), audio_len=5)  # 11 tokens, 4 ranks of 3, 1 padding
     shards = [ShardLayout.of(layout, r * 3, r * 3 + 3, 12).streams for r in range(4)]
-    assert shards == [((V, 3),), ((V, 3),), ((A, 3),), ((A, 3),)]  # the padding rides with audio
+    assert shards == [
+        ((V, 3),),
+        ((V, 3),),
+        ((A, 3),),
+        ((A, 3),),
+    ]  # the padding rides with audio
     layout = TokenLayout(video_grid=(1, 1, 5), audio_len=2)  # 7 tokens over 2 ranks of 4
-    assert [ShardLayout.of(layout, r * 4, r * 4 + 4, 8).streams for r in range(2)] == [((V, 4),), ((V, 1), (A, 3))]
+    assert [ShardLayout.of(layout, r * 4, r * 4 + 4, 8).streams for r in range(2)] == [
+        ((V, 4),),
+        ((V, 1), (A, 3)),
+    ]
     only_audio = TokenLayout(audio_len=3)  # 3 tokens over 4 ranks: the last holds padding only
     assert ShardLayout.of(only_audio, 3, 4, 4).streams == ((A, 1),)
     x = torch.arange(4.0)[None]
-    assert [(s, p.tolist()) for s, p in ShardLayout(((V, 1), (A, 3))).split(x)] == [(V, [[0.0]]), (A, [[1.0, 2.0, 3.0]])]
+    assert [(s, p.tolist()) for s, p in ShardLayout(((V, 1), (A, 3))).split(x)] == [
+        (V, [[0.0]]),
+        (A, [[1.0, 2.0, 3.0]]),
+    ]
 
 
 def _free_port() -> int:
@@ -58,7 +68,10 @@ def _odd_batch():
     """Two samples, 18 video + 5 audio tokens (23: does not divide by 2), per-sample modality
     mask, per-token timesteps with a clean first frame, a speaker in one sample only."""
     g = torch.Generator().manual_seed(1)
-    video, audio = torch.randn(2, 8, 3, 4, 6, generator=g), torch.randn(2, 5, 16, generator=g)
+    video, audio = (
+        torch.randn(2, 8, 3, 4, 6, generator=g),
+        torch.randn(2, 5, 16, generator=g),
+    )
     t = torch.tensor([700.0, 300.0])
     speaker = SpeakerSlots(torch.randn(2, 1, 192, generator=g), torch.tensor([[2], [-1]]))
     context = torch.randn(2, 9, 32, generator=g)
@@ -68,7 +81,15 @@ def _odd_batch():
 def _forward(model: WanAVModel, inputs):
     video, audio, t, context, speaker, mask = inputs
     with torch.no_grad():
-        out = model(video, audio, model.video_timesteps(t, video, True), t, context, speaker, mask)
+        out = model(
+            video,
+            audio,
+            model.video_timesteps(t, video, True),
+            t,
+            context,
+            speaker,
+            mask,
+        )
     return torch.cat([out.video.flatten(1), out.audio.flatten(1)], dim=1)
 
 
@@ -94,9 +115,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
             gathered = [None] * world
             dist.all_gather_object(gathered, split)
             found[str(dtype)] = split
-            found[f"{dtype}.ranks_agree"] = all(
-                torch.equal(other[k], split[k]) for other in gathered for k in split
-            )
+            found[f"{dtype}.ranks_agree"] = all(torch.equal(other[k], split[k]) for other in gathered for k in split)
         model = _random_model(num_heads=4)
         with sequence_parallel(model) as parallel:
             found["odd_split"] = _forward(model, _odd_batch())
@@ -142,8 +161,12 @@ def test_sp2_equals_one_process_in_every_mode_of_the_parity_fixture(two_ranks):
 @pytest.mark.slow
 def test_padding_when_the_tokens_do_not_divide(two_ranks):
     assert two_ranks["odd_length"] == 23  # 18 video + 5 audio over 2 ranks: 12 each, 1 padding
-    torch.testing.assert_close(two_ranks["odd_split"], _forward(_random_model(num_heads=4), _odd_batch()),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        two_ranks["odd_split"],
+        _forward(_random_model(num_heads=4), _odd_batch()),
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.slow
@@ -156,9 +179,21 @@ def test_heads_that_do_not_divide_are_a_clear_error(two_ranks):
 
 @pytest.mark.slow
 def test_parity_command_under_torchrun():
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    done = subprocess.run([*torchrun, "-m", "engine.parity", "--sp", "2", str(FIXTURE)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+    ]
+    done = subprocess.run(
+        [*torchrun, "-m", "engine.parity", "--sp", "2", str(FIXTURE)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 9 and lines[-1] == "8/8 modes within tolerance"  # rank 0 alone prints

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nava_director.chains import assign
 from nava_director.config import Settings
-from nava_director.engines.base import Clip, Engine, Progress, ShotRequest
+from nava_director.engines.base import Clip, Engine, ShotRequest
+from nava_director.engines.base import Progress as StepProgress
 from nava_director.errors import InputError, NavaError
-from nava_director.render import Director, RenderOptions, _Run, render, status
+from nava_director.render import Director, Progress, RenderOptions, _Run, render, status
 from nava_director.store import Report, ShotEntry, Take
 
 
@@ -83,7 +85,7 @@ class GroupEngine:
     def id(self) -> str:
         return self.engine.id
 
-    def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
+    def render(self, request: ShotRequest, progress: StepProgress | None = None) -> Clip:
         _broadcast(request, self.leader, self.group)
         return self.engine.render(request, progress)
 
@@ -124,8 +126,10 @@ class Ranks:
             director.engine.split_over(self.compute)
         self.shots = assign(director.plan, len(self.topology.groups))[self.topology.group]
 
-    def run(self) -> Report | None:
-        """Rank 0: the whole render, returning its report; the other ranks: their share, None."""
+    def run(self, progress: Progress | None = None) -> Report | None:
+        """Rank 0: the whole render, returning its report; the other ranks: their share, None.
+
+        ``progress``: the display of this rank's shots, when it leads a group."""
         if self.topology.rank == 0:
             shared = False
 
@@ -136,7 +140,7 @@ class Ranks:
                 self.merge(run, self.lead(run))
 
             try:
-                return render(self.director, self.options, run_shots=run_shots)
+                return render(self.director, self.options, progress, run_shots=run_shots)
             finally:
                 if not shared:  # rank 0 failed before the shots: release the others
                     _broadcast(None, 0, self.control)
@@ -145,7 +149,7 @@ class Ranks:
             return None
         manifest, captions = start
         if self.topology.is_leader:
-            self._gather(self.lead(_Run(self.director, self.options, None, manifest, captions)))
+            self._gather(self.lead(_Run(self.director, self.options, progress, manifest, captions)))
         else:
             follow(self.director.engine, self.group_control, self.topology.leader)
             self._gather(None)
@@ -156,8 +160,12 @@ class Ranks:
         engine = run.director.engine
         if self.topology.sp > 1:
             run.director.engine = GroupEngine(engine, self.group_control, self.topology.leader)
+        if run.progress:
+            run.progress.start(len(self.shots))
         try:
-            for job in self.shots:
+            for done, job in enumerate(self.shots):
+                if run.progress:
+                    run.progress.shot(job.shot, done, "")
                 run.attempt(job)
         finally:
             if self.topology.sp > 1:
@@ -218,12 +226,16 @@ def in_torchrun() -> bool:
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
+ProgressFactory = Callable[[int], Progress]  # rank -> the display of the shots that rank leads
+
+
 def rank_main(
     storyboard: Path,
     settings: Settings,
     steps: int | None,
     options: RenderOptions,
     sp: int,
+    progress: ProgressFactory | None = None,
 ) -> Report | NavaError | None:
     """One rank's whole life: rank 0 returns the report (or the NavaError that stopped it)."""
     director = Director(storyboard, settings, steps=steps)
@@ -232,18 +244,22 @@ def rank_main(
     except NavaError as error:
         return error
     try:
-        return ranks.run()
+        leads = ranks.topology.is_leader and progress is not None
+        return ranks.run(progress(ranks.topology.rank) if leads else None)
     except NavaError as error:
         return error
     finally:
         ranks.close()
 
 
-def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: int = 1) -> Report | None:
+def render_on_gpus(
+    director: Director, options: RenderOptions, gpus: int, sp: int = 1, progress: ProgressFactory | None = None
+) -> Report | None:
     """Render over ``gpus`` ranks in groups of ``sp``: started here on this machine, or, under
     torchrun, as this process's rank (rank 0 returns the report, the other ranks None).
 
-    A run with nothing to render stays in this process (no ranks, no torch).
+    A run with nothing to render stays in this process (no ranks, no torch). ``progress``
+    must pickle (a class, say): each group leader builds its display with its rank.
     """
     if sp > 1 and not hasattr(director.engine, "split_over"):
         raise InputError(
@@ -254,7 +270,7 @@ def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: in
         Topology(gpus, 0, sp)  # a bad --sp is an input error before anything starts
         if not options.new_takes and all(state.chosen is not None for state in status(director)):
             return render(director, options)
-        outcome = _launch(director, options, gpus, sp)
+        outcome = _launch(director, options, gpus, sp, progress)
     else:
         world = int(os.environ["WORLD_SIZE"])
         if gpus not in (1, world):
@@ -262,13 +278,13 @@ def render_on_gpus(director: Director, options: RenderOptions, gpus: int, sp: in
                 f"--gpus {gpus}, but torchrun started {world} ranks",
                 hint="leave --gpus out under torchrun",
             )
-        outcome = rank_main(director.storyboard, director.settings, director.steps, options, sp)
+        outcome = rank_main(director.storyboard, director.settings, director.steps, options, sp, progress)
     if isinstance(outcome, NavaError):
         raise outcome
     return outcome
 
 
-def _launch(director: Director, options: RenderOptions, gpus: int, sp: int):
+def _launch(director: Director, options: RenderOptions, gpus: int, sp: int, progress: ProgressFactory | None):
     """Start ``gpus`` ranks on this machine (torchrun --standalone) and wait for them."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -282,7 +298,7 @@ def _launch(director: Director, options: RenderOptions, gpus: int, sp: int):
         rdzv_endpoint="localhost:0",
         max_restarts=0,
     )
-    args = (director.storyboard, director.settings, director.steps, options, sp)
+    args = (director.storyboard, director.settings, director.steps, options, sp, progress)
     try:
         return elastic_launch(config, rank_main)(*args)[0]
     except ChildFailedError as error:

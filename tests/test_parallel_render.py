@@ -106,6 +106,14 @@ def test_two_cpu_ranks_render_the_chains_side_by_side_into_the_same_film(tmp_pat
     assert two["ranks"] == {"a": 0, "b": 0, "c": 1, "d": 1, "e": 0}
     assert two["rendered"] == one["rendered"] == ["a", "b", "c", "d", "e"]  # render order
     assert two["failed"] == [] and two["captions"] == one["captions"]
+    lines = done.stderr.splitlines()  # each group leader says what it renders, in its chain's order
+    assert [line for line in lines if line.startswith("rank 1: shot")] == [
+        "rank 1: shot c (1/2)",
+        "rank 1: shot d (2/2)",
+    ]
+    assert [line for line in lines if line.startswith("rank 0: shot")] == [
+        f"rank 0: shot {s} ({i}/3)" for i, s in ((1, "a"), (2, "b"), (3, "e"))
+    ]
 
     for shot in "abcde":  # the same takes: keys, seeds, and what they hold
         folder1, meta1, pngs1 = _take(tmp_path / "one", shot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Self
 
 from rich.console import Console
@@ -40,3 +41,25 @@ class RichProgress:
 
     def step(self, done: int, total: int, what: str) -> None:
         self.bars.update(self.steps, completed=done, total=total, description=f"  {what}", visible=True)
+
+
+class RankProgress:
+    """Implements ``nava_director.render.Progress`` as plain lines on stderr, one per shot and
+    one when its denoising ends: several ranks of a ``--gpus`` render share one terminal."""
+
+    def __init__(self, rank: int):
+        self.rank = rank
+        self.shots = 0
+
+    def say(self, text: str) -> None:
+        print(f"rank {self.rank}: {text}", file=sys.stderr, flush=True)
+
+    def start(self, shots: int) -> None:
+        self.shots = shots
+
+    def shot(self, shot_id: str, done: int, note: str) -> None:
+        self.say(f"shot {shot_id} ({done + 1}/{self.shots})")
+
+    def step(self, done: int, total: int, what: str) -> None:
+        if done == total:
+            self.say(f"  {what} {done}/{total}")

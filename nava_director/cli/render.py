@@ -24,7 +24,7 @@ from nava_director.cli._common import (
     run,
     stderr,
 )
-from nava_director.cli.progress import RichProgress
+from nava_director.cli.progress import RankProgress, RichProgress
 from nava_director.config import load_settings
 from nava_director.parallel_render import in_torchrun, render_on_gpus
 from nava_director.render import Director, RenderOptions
@@ -112,7 +112,7 @@ def render(
         print_diagnostics(director.plan.storyboard.warnings)
         options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)
         if gpus > 1 or sp > 1 or in_torchrun():
-            return render_on_gpus(director, options, gpus, sp)
+            return render_on_gpus(director, options, gpus, sp, RankProgress)
         with RichProgress(stderr) as progress:
             return render_storyboard(director, options, progress)
 

@@ -19,15 +19,16 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x32 = x.float()
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return normed.to(x.dtype) * self.weight.to(x.dtype)
+        # F.rms_norm computes half-precision inputs in fp32 and rounds once: x.float() * rsqrt(...)
+        return F.rms_norm(x, (x.shape[-1],), eps=self.eps) * self.weight.to(x.dtype)
 
 
 class LayerNorm(nn.LayerNorm):
     """``nn.LayerNorm`` computed in fp32 (affine included), returned in the input dtype."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = None if self.weight is None else self.weight.float()
-        bias = None if self.bias is None else self.bias.float()
+        if self.weight is None:  # the kernel computes a half-precision input in fp32 and rounds once
+            return F.layer_norm(x, self.normalized_shape, None, None, self.eps)
+        # an fp32 affine on a half-precision input: not every device's kernel takes mixed dtypes
+        weight, bias = self.weight.float(), None if self.bias is None else self.bias.float()
         return F.layer_norm(x.float(), self.normalized_shape, weight, bias, self.eps).to(x.dtype)

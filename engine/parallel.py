@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.distributed as dist
 from einops import rearrange
+from torch import Tensor
 
 from engine.errors import EngineError
 from engine.model.attention import attention
@@ -93,17 +94,13 @@ class SequenceParallel:
         chunk = self.chunk(length)
         padded, start = chunk * self.size, chunk * self.rank
         rows = slice(start, start + chunk)
-        identity = torch.ones(
-            padded - length,
-            inputs.rope.shape[1],
-            dtype=inputs.rope.dtype,
-            device=inputs.rope.device,
-        )
+        rope = inputs.rope
+        identity = torch.ones(padded - length, rope.shape[1], dtype=rope.dtype, device=rope.device)  # no rotation
         local = replace(
             inputs,
             layout=ShardLayout.of(inputs.layout, start, start + chunk, padded),
             e0=_pad_tokens(inputs.e0, padded)[:, rows],
-            rope=torch.cat([inputs.rope, identity])[rows],
+            rope=torch.cat([rope, identity])[rows],
         )
         return _pad_tokens(x, padded)[:, rows], local
 
@@ -113,16 +110,13 @@ class SequenceParallel:
         _all_gather(gathered, x.contiguous(), group=self.group)
         return rearrange(gathered, "(n b) l d -> b (n l) d", n=self.size)[:, : self.length]
 
-    def attend(
-        self,
-        q: torch.Tensor,
-        k: torch.Tensor,
-        v: torch.Tensor,
-        segment_ids: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Self-attention of local q, k, v [B, c, H, D] over the whole sequence -> [B, c, H, D]."""
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, segment_ids: Tensor | None = None) -> Tensor:
+        """Self-attention of local q, k, v [B, c, H, D] over the whole sequence -> [B, c, H, D].
+
+        The padding is cut off before the kernel: no query sees a padding key, and the
+        segment ids (the modality mask) are those of the whole, unpadded sequence."""
         q, k, v = (self._heads_split(t)[:, : self.length] for t in (q, k, v))
-        out = attention(q, k, v, segment_ids)  # segment ids of the whole, unpadded sequence
+        out = attention(q, k, v, segment_ids)
         return self._sequence_split(_pad_tokens(out, self.chunk(self.length) * self.size))
 
     def _heads_split(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,10 +171,7 @@ def init_distributed() -> dist.ProcessGroup:
     On GPU each process takes the GPU ``LOCAL_RANK``. Returns the world group.
     """
     if "WORLD_SIZE" not in os.environ:
-        raise EngineError(
-            "not started by torchrun",
-            hint="run it as: torchrun --nproc_per_node=N -m ...",
-        )
+        raise EngineError("not started by torchrun", hint="run it as: torchrun --nproc_per_node=N -m ...")
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":

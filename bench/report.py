@@ -35,11 +35,13 @@ def forward_table(forward: dict) -> Table:
     for group, flops in forward["flops_by_group"].items():
         table.add_row(group, f"{flops / 1e9:,.1f}")
     table.add_section()
-    table.add_row("forward", f"{forward['forward_s']} s = {forward['forward_tflops']} TFLOP/s")
-    table.add_row("bare matmul, same shapes", f"{forward['matmul_s']} s = {forward['matmul_tflops']} TFLOP/s")
+    table.add_row("forward (best)", f"{forward['forward_s']} s = {forward['forward_tflops']} TFLOP/s")
+    table.add_row("bare matmul, same shapes (best)", f"{forward['matmul_s']} s = {forward['matmul_tflops']} TFLOP/s")
+    for threads, best in forward["by_threads"].items():
+        table.add_row(f"{threads} thread(s): forward / matmul", f"{best['forward_s']} s / {best['matmul_s']} s")
     table.add_section()
     for kind, seconds in forward["profile"]["by_kind_s"].items():
-        table.add_row(f"profiler: {kind}", f"{seconds} s")
+        table.add_row(f"profiler ({forward['profile']['threads']} thread(s)): {kind}", f"{seconds} s")
     return table
 
 

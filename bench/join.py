@@ -58,17 +58,28 @@ def join(shots: list[CutShot], out: Path, copy: bool) -> tuple[float, int]:
     return time.perf_counter() - started, copied
 
 
+def write_clips(folder: Path, clips: int, width: int, height: int, frames: int) -> list[CutShot]:
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for i in range(clips):
+        path = write_clip(synthetic_clip(i, width, height, frames), folder / f"clip{i:02d}.mp4", crf=CRF)
+        shots.append(CutShot(shot_id=f"s{i}", clip_path=path, frames=frames, fps=FPS))
+    return shots
+
+
 def run(clips: int = 20, width: int = 640, height: int = 352, seconds: float = 1.0) -> dict:
+    """Copy vs re-encode at ``width`` x ``height``; the copy again at half the size (time vs resolution)."""
     frames = 4 * round(seconds * FPS / 4) + 1
+    half = (width // 4 * 2, height // 4 * 2)
     with tempfile.TemporaryDirectory(prefix="nava-bench-join-") as tmp:
         folder = Path(tmp)
-        shots = []
-        for i in range(clips):
-            path = write_clip(synthetic_clip(i, width, height, frames), folder / f"clip{i:02d}.mp4", crf=CRF)
-            shots.append(CutShot(shot_id=f"s{i}", clip_path=path, frames=frames, fps=FPS))
+        shots = write_clips(folder / "full", clips, width, height, frames)
         copy_s, copied = join(shots, folder / "copy" / "film.mp4", copy=True)
         encode_s, _ = join(shots, folder / "encode" / "film.mp4", copy=False)
         film_frames = read_stream(folder / "copy" / "film.mp4", FPS).frames
+        half_copy_s, _ = join(
+            write_clips(folder / "half", clips, *half, frames), folder / "half-copy" / "film.mp4", True
+        )
     total = clips * frames
     return {
         "clips": clips,
@@ -79,4 +90,5 @@ def run(clips: int = 20, width: int = 640, height: int = 352, seconds: float = 1
         "copy_s": round(copy_s, 3),
         "reencode_s": round(encode_s, 3),
         "join_copy_vs_reencode_speedup": round(encode_s / copy_s, 1),
+        "copy_s_by_size": {f"{width}x{height}": round(copy_s, 3), f"{half[0]}x{half[1]}": round(half_copy_s, 3)},
     }

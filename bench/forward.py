@@ -113,8 +113,8 @@ class MatmulBaseline:
             self.counts[term.shape] = self.counts.get(term.shape, 0) + term.count
         self.best: dict[tuple[int, int, int, int], float] = {}
 
-    def run_once(self) -> float:
-        """Time each shape once (after a warm-up the first time); the best per shape is kept."""
+    def run_once(self, repeats: int = 3) -> float:
+        """Time each shape ``repeats`` times (after a warm-up the first time); the best per shape is kept."""
         total = 0.0
         for shape, count in self.counts.items():
             batch, m, k, n = shape
@@ -122,10 +122,11 @@ class MatmulBaseline:
             b = torch.randn(batch, n, k, dtype=DTYPE).squeeze(0)
             if shape not in self.best:
                 torch.matmul(a, b.mT)
-            started = time.perf_counter()
-            torch.matmul(a, b.mT)
-            elapsed = time.perf_counter() - started
-            self.best[shape] = min(elapsed, self.best.get(shape, elapsed))
+            for _ in range(repeats):
+                started = time.perf_counter()
+                torch.matmul(a, b.mT)
+                elapsed = time.perf_counter() - started
+                self.best[shape] = min(elapsed, self.best.get(shape, elapsed))
             total += self.best[shape] * count
         return total
 

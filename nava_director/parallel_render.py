@@ -206,6 +206,7 @@ class Ranks:
     def close(self) -> None:
         import torch.distributed as dist
 
+        dist.barrier()  # no rank tears its connections down while another still uses them
         dist.destroy_process_group()
 
 

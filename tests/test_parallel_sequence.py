@@ -127,6 +127,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         if rank == 0:
             torch.save(found, os.path.join(out_dir, "found.pt"))
     finally:
+        dist.barrier()  # no rank tears its connections down while another still uses them
         dist.destroy_process_group()
 
 

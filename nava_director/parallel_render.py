@@ -287,8 +287,15 @@ def render_on_gpus(
 
 def _launch(director: Director, options: RenderOptions, gpus: int, sp: int, progress: ProgressFactory | None):
     """Start ``gpus`` ranks on this machine (torchrun --standalone) and wait for them."""
+    import torch
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    if torch.cuda.is_available() and torch.cuda.device_count() < gpus:
+        raise InputError(
+            f"--gpus {gpus}, but this machine has {torch.cuda.device_count()} GPU(s)",
+            hint="start one rank per GPU; for several machines see README 'Several GPUs' (torchrun)",
+        )
 
     config = LaunchConfig(
         min_nodes=1,

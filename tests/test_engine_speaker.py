@@ -18,6 +18,17 @@ from tests.conftest import COMPONENTS
 NAMES = ["redimnet_tiny", "redimnet_tiny_alt"]
 EMBEDDING_ATOL = {"redimnet_tiny": 1e-4, "redimnet_tiny_alt": 3e-4}  # the fixture's suggestions
 FEATURES_ATOL, MAPS_ATOL = 2e-4, 1e-4
+# log(mel + 1e-6) amplifies rounding in near-silent bins (the fixture's float64 error peaks
+# there): bins within 100x of that floor get a looser bound (seen: 2.3e-4 at mel 2.3e-6 on an
+# AMD EPYC; a wrong window, scale or hop is off by 1e-1 or more everywhere)
+SILENT_MEL, SILENT_FEATURES_ATOL = 1e-4, 1e-3
+
+
+def assert_features_close(spec, wave: torch.Tensor, expected: torch.Tensor) -> None:
+    features, mel = spec(wave), spec.mel_power(wave)
+    silent = mel < SILENT_MEL
+    torch.testing.assert_close(features[~silent], expected[~silent], atol=FEATURES_ATOL, rtol=0)
+    torch.testing.assert_close(features[silent], expected[silent], atol=SILENT_FEATURES_ATOL, rtol=0)
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -30,8 +41,8 @@ def test_front_end_matches_reference(case):
     _, speaker, io = case
     spec = speaker.model.spec
     torch.testing.assert_close(spec.mel_power(io["in.wav"]), io["int.melspec"], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(spec(io["in.wav"]), io["int.features"], atol=FEATURES_ATOL, rtol=0)
-    torch.testing.assert_close(spec(io["in.wav_long"]), io["int.features_long"], atol=FEATURES_ATOL, rtol=0)
+    assert_features_close(spec, io["in.wav"], io["int.features"])
+    assert_features_close(spec, io["in.wav_long"], io["int.features_long"])
 
 
 def test_every_stage_matches_reference(case):
@@ -76,7 +87,7 @@ def test_bf16_keeps_the_front_end_in_float32():
     io = load_file(COMPONENTS / "redimnet_tiny.safetensors")
     assert speaker.model.linear.weight.dtype == torch.bfloat16
     assert speaker.model.spec.torchfbank[2].mel_scale.fb.dtype == torch.float32
-    torch.testing.assert_close(speaker.model.spec(io["in.wav"]), io["int.features"], atol=FEATURES_ATOL, rtol=0)
+    assert_features_close(speaker.model.spec, io["in.wav"], io["int.features"])
     embedding = speaker.embed(io["in.wav"])
     assert embedding.dtype == torch.float32
     assert torch.nn.functional.cosine_similarity(embedding, io["out.embedding"]).item() > 0.99

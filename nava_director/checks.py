@@ -187,6 +187,16 @@ def dialogue(doc: YamlDoc, cast: set[str] | None) -> None:
                       "split the shot so that each has at most two speakers", key=True)
 
 
+def voiceless_speakers(doc: YamlDoc, voiceless: set[str]) -> None:
+    """Warn where a character with no `voice:` speaks: the line gets no reference voice."""
+    for loc, shot in _shots(doc.root):
+        for k, entry in _dialogue(shot):
+            who = entry.get("who")
+            if isinstance(who, str) and who in voiceless:
+                doc.warn((*loc, "dialogue", k, "who"), f"{who!r} has no voice: the line is spoken in no one's voice",
+                         f"give {who} a `voice:` WAV in the cast")
+
+
 def _text_fields(doc: YamlDoc) -> Iterator[tuple[Loc, str, str]]:
     """(loc, field name, text) of every free-text field in the storyboard."""
     root = doc.root

@@ -46,6 +46,8 @@ def _load_cast(doc: YamlDoc, base: Path) -> tuple[dict[str, Character], set[str]
         doc.error(("characters",), "both `cast:` and `characters:` are given",
                   "keep one: a casting file, or the inline map", key=True)
     cast = root.get("cast")
+    if "cast" in root and not isinstance(cast, str):
+        return {}, None, []  # the schema reports it; the cast is unknowable
     if isinstance(cast, str):
         path = base / Path(cast).expanduser()
         if not path.is_file():
@@ -104,6 +106,7 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
     checks.continuations(doc, shot_ids)
     checks.images(doc, path.parent)
     checks.dialogue(doc, cast_ids)
+    checks.voiceless_speakers(doc, {cid for cid, c in characters.items() if c.voice is None})
     checks.spans(doc)
     checks.speaking_rate(doc)
     for cast_doc in cast_docs:

@@ -40,6 +40,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# numbers must be written as numbers: a quoted "12" or `true` is an error, not a 12 or a 1
+def Number(default: Any = ..., **limits: Any) -> Any:  # noqa: N802 (a field factory, read like a type)
+    return Field(default, strict=True, **limits)
+
+
 class Format(_Strict):
     aspect: Literal["landscape", "portrait", "square"] = "landscape"
     fps: Literal[24, 25, 30] = 24
@@ -50,8 +55,8 @@ class Format(_Strict):
 
 
 class Defaults(_Strict):
-    steps: int = Field(50, ge=1, le=1000)
-    seed: int = Field(0, ge=0)
+    steps: int = Number(50, ge=1, le=1000)
+    seed: int = Number(0, ge=0)
     language: Literal["zh", "en"] = "zh"
 
 
@@ -86,19 +91,19 @@ class Character(_Strict):
 
 class Shot(_Strict):
     id: str
-    duration: float = Field(gt=0)
+    duration: float = Number(gt=0)
     action: Optional[str] = None
     camera: Optional[CameraSpec] = None
     sound: Optional[str] = None
     dialogue: list[DialogueLine] = Field(default_factory=list)
     continue_from: Optional[str] = None
     image: Optional[Path] = None  # resolved against the storyboard by the loader
-    seed: Optional[int] = Field(None, ge=0)
+    seed: Optional[int] = Number(None, ge=0)
     # the cut (DESIGN §7): the transition leading into this shot, J/L cuts
     transition: Transition = "cut"
-    transition_s: float = Field(0.5, ge=0)
-    audio_lead_s: float = Field(0.0, ge=0)
-    audio_lag_s: float = Field(0.0, ge=0)
+    transition_s: float = Number(0.5, ge=0)
+    audio_lead_s: float = Number(0.0, ge=0)
+    audio_lag_s: float = Number(0.0, ge=0)
 
     def spans(self) -> list[Span]:
         """Speech spans in caption order: those written in `action`, then each dialogue line."""

@@ -183,6 +183,13 @@ def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
         return f"expected text, got {value!r}", "write text here (quote it if it looks like a number)"
     if kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"):
         return f"expected a number, got {value!r}", "write a plain number, e.g. 6"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(error["ctx"].values()))
+        relation = {"greater_than": "more than", "greater_than_equal": "at least",
+                    "less_than": "less than", "less_than_equal": "at most"}[kind]
+        return f"{value!r} is out of range", f"use a number {relation} {bound}"
+    if kind == "path_type":
+        return f"expected a file path, got {value!r}", "write a path relative to this file, e.g. voices/lin.wav"
     if kind == "too_short":
         return "must not be empty", "add at least one item"
     if kind == "list_type":

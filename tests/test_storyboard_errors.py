@@ -416,6 +416,50 @@ CASES = {
         "      - {id: a, duration: 4}\n",
         "bad.yaml:3:12: characters.lin.voice: voice file voices/nobody.wav not found",
     ),
+    "duration written as text": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: \"12\"}\n",
+        "bad.yaml:4:27: scenes[0].shots[0].duration: expected a number, got '12' (write a plain number",
+    ),
+    "duration written as a boolean": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: true}\n",
+        "bad.yaml:4:27: scenes[0].shots[0].duration: expected a number, got True",
+    ),
+    "seed with a fraction": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 4, seed: 2.5}\n",
+        "bad.yaml:4:36: scenes[0].shots[0].seed: expected a number, got 2.5",
+    ),
+    "steps out of range": (
+        "defaults: {steps: 0}\n"
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 4}\n",
+        "bad.yaml:1:19: defaults.steps: 0 is out of range (use a number at least 1)",
+    ),
+    "negative transition length": (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 4, transition_s: -1}\n",
+        "bad.yaml:4:44: scenes[0].shots[0].transition_s: -1 is out of range (use a number at least 0",
+    ),
+    "cast that is not a path": (
+        "cast: 5\n"
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 4}\n",
+        "bad.yaml:1:7: cast: expected a file path, got 5 (write a path relative to this file",
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from storyboard_helpers import ROOT, load, make_project
+from storyboard_helpers import ROOT, diagnostics_of, load, make_project
 
 from nava_director.checks import speaking_seconds
 from nava_director.loader import load_storyboard
@@ -140,3 +140,36 @@ def test_dialogue_that_fits_gives_no_warning(project):
         "          - {who: lin, line: 好久不见。}\n"
     )
     assert loaded.warnings == []
+
+
+def test_a_speaker_without_a_voice_is_a_warning(project):
+    loaded = load(
+        "characters:\n"
+        "  mei: {name: 美}\n"
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - id: hello\n"
+        "        duration: 3\n"
+        "        dialogue:\n"
+        "          - {who: mei, line: 你好。}\n",
+        name="mute.yaml",
+    )
+    assert [str(w) for w in loaded.warnings] == [
+        "mute.yaml:9:19: warning: scenes[0].shots[0].dialogue[0].who: 'mei' has no voice: the line is spoken in "
+        "no one's voice (give mei a `voice:` WAV in the cast)"
+    ]
+
+
+def test_a_cast_that_is_not_a_path_is_one_error(project):
+    found = diagnostics_of(
+        "cast: 5\n"
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - id: a\n"
+        "        duration: 3\n"
+        "        dialogue:\n"
+        "          - {who: lin, line: 你好。}\n"
+    )
+    assert len(found) == 1 and found[0].startswith("bad.yaml:1:7: cast: expected a file path"), found

@@ -64,6 +64,12 @@ class RenderPlan:
 
     @property
     def seconds(self) -> float:
+        """The shots' lengths as written."""
+        return sum(job.seconds for job in self.jobs)
+
+    @property
+    def render_seconds(self) -> float:
+        """What the shots render: each to whole 4k+1 frames at 24 fps."""
         return sum(job.render_seconds for job in self.jobs)
 
     @property
@@ -83,12 +89,14 @@ class RenderPlan:
             "fps": RENDER_FPS,
             "film_fps": self.storyboard.storyboard.format.fps,
             "shots": [
-                {"scene": j.scene, "shot": j.shot, "seconds": j.seconds, "frames": j.frames,
+                {"scene": j.scene, "shot": j.shot, "seconds": j.seconds, "render_seconds": j.render_seconds,
+                 "frames": j.frames,
                  "audio_tokens": j.audio_tokens, "speakers": list(j.speakers),
                  "continue_from": j.continue_from, "image": str(j.image) if j.image else None, "seed": j.seed}
                 for j in self.jobs
             ],
-            "totals": {"shots": len(self.jobs), "seconds": self.seconds, "frames": self.frames},
+            "totals": {"shots": len(self.jobs), "seconds": self.seconds, "render_seconds": self.render_seconds,
+                       "frames": self.frames},
             "warnings": [str(w) for w in self.storyboard.warnings],
         }
 

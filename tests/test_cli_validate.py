@@ -125,7 +125,8 @@ def test_plan_json():
     assert data["size"] == [320, 176]
     assert [s["shot"] for s in data["shots"]] == ["arrival", "reunion", "answer", "together"]
     assert data["shots"][1] == {
-        "scene": "beach", "shot": "reunion", "seconds": 5.0, "frames": 121, "audio_tokens": 127,
+        "scene": "beach", "shot": "reunion", "seconds": 5.0, "render_seconds": 121 / 24, "frames": 121,
+        "audio_tokens": 127,
         "speakers": ["chen", "lin"], "continue_from": "arrival", "image": None, "seed": 7,
     }
     assert data["totals"]["frames"] == 436

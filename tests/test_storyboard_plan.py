@@ -38,7 +38,8 @@ def test_demo_plan():
     ]
     assert all(j.seed == 7 for j in plan.jobs)
     assert plan.frames == 436
-    assert plan.seconds == pytest.approx(436 / 24)
+    assert plan.seconds == 18
+    assert plan.render_seconds == pytest.approx(436 / 24)
     assert plan.job("reunion").spec.dialogue[0].line == "好久不见。"
     assert plan.job("arrival").setting == "黄昏的海边，海浪拍岸，暖色逆光"
 
@@ -74,6 +75,11 @@ def test_plan_as_dict_is_json_ready():
     plan = make_plan(load_storyboard(ROOT / "storyboards" / "portrait.yaml"))
     data = json.loads(json.dumps(plan.as_dict(), ensure_ascii=False))
     assert data["film_fps"] == 30 and data["fps"] == 24
-    assert data["totals"] == {"shots": 3, "seconds": pytest.approx(315 / 24), "frames": 315}
+    assert data["totals"] == {
+        "shots": 3,
+        "seconds": sum(shot["seconds"] for shot in data["shots"]),
+        "render_seconds": pytest.approx(315 / 24),
+        "frames": 315,
+    }
     assert data["shots"][1]["continue_from"] == "ring"
     assert data["shots"][1]["speakers"] == ["lin", "chen"]

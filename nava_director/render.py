@@ -141,6 +141,7 @@ class Director:
             settings=self.settings,
             cache_dir=self.project.root / "captions",
             recorded_writer=manifest.writer,
+            recorded_model=manifest.caption_model,
         )
 
     def speech(self, job: ShotJob) -> list[SpeechLine]:
@@ -368,6 +369,7 @@ def render(
         manifest = director.project.manifest()
         captions = director.captions(manifest)
         manifest.writer = next(iter(captions.values())).requested
+        manifest.caption_model = next((c.model for c in captions.values() if c.model), manifest.caption_model)
         manifest.size = director.size
         run = _Run(director, options, progress, manifest, captions)
         run.report.captions = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}

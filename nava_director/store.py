@@ -59,6 +59,7 @@ class ShotEntry(BaseModel):
 class Manifest(BaseModel):
     version: int = 1
     writer: str | None = None  # the caption writer the takes were made with
+    caption_model: str | None = None  # and its model (an LLM writer's)
     size: tuple[int, int] | None = None  # the size the last render ran at (`takes` assumes it)
     shots: dict[str, ShotEntry] = Field(default_factory=dict)
 

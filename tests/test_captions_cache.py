@@ -14,7 +14,7 @@ from nava_director.captions import CaptionResult, choose_writer, write_captions
 from nava_director.captions.brief import shot_briefs
 from nava_director.captions.cache import CaptionCache, caption_key
 from nava_director.captions.prompt import PROMPT_VERSION
-from nava_director.captions.write import REWRITE_VERSION
+from nava_director.captions.write import REWRITE_VERSION, plan_writer
 from nava_director.captions.template import TEMPLATE_VERSION
 from nava_director.config import Settings
 from nava_director.errors import InputError, NavaError
@@ -85,6 +85,29 @@ def test_a_run_with_nothing_changed_asks_no_llm(tmp_path):
     # one shot edited: only it is asked for, and the server is unreachable
     with pytest.raises(NavaError, match="cannot reach the vLLM server"):
         write_captions(loaded(action="林然回头"), settings=settings, cache_dir=tmp_path)
+
+
+def test_a_server_url_alone_keeps_the_recorded_model_and_asks_nothing(tmp_path):
+    # the project's captions were written by "qwen" at a server that is down now: nothing is missing,
+    # so nothing (not even the model list) is asked of it
+    cache = CaptionCache(tmp_path)
+    earlier = rewritten(loaded(), "qwen")
+    for result in earlier.values():
+        cache.put(result)
+    settings = Settings(vllm_url=DEAD_URL)
+    found = write_captions(loaded(), settings=settings, cache_dir=tmp_path, recorded_writer="vllm",
+                           recorded_model="qwen")
+    assert found == earlier
+    with pytest.raises(NavaError, match="cannot reach the vLLM server"):  # without the record it must ask
+        write_captions(loaded(), settings=settings, cache_dir=tmp_path, recorded_writer="vllm")
+
+
+def test_plan_writer_says_what_a_new_writer_renders_again():
+    kept = plan_writer("auto", Settings(vllm_url=DEAD_URL), "template", ["a", "b"])
+    assert (kept.writer, kept.renders_again) == ("template", ())
+    changed = plan_writer("vllm", Settings(vllm_url=DEAD_URL), "template", ["a", "b"])
+    assert (changed.writer, changed.recorded, changed.renders_again) == ("vllm", "template", ("a", "b"))
+    assert plan_writer("vllm", Settings(), None, []).renders_again == ()  # a new project re-renders nothing
 
 
 def test_template_captions_carry_a_key_and_need_no_server(tmp_path):

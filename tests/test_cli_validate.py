@@ -130,6 +130,7 @@ def test_plan_json():
         "speakers": ["chen", "lin"], "continue_from": "arrival", "image": None, "seed": 7,
     }
     assert data["totals"]["frames"] == 436
+    assert data["captions"]["writer"] == "template" and data["captions"]["renders_again"] == []
 
 
 def test_plan_rejects_a_bad_flag():

@@ -87,7 +87,7 @@ def test_user_config_path_follows_xdg(monkeypatch, tmp_path):
 def test_the_example_config_is_valid(tmp_path):
     s = load_settings(None, env={}, user_config=ROOT / "configs" / "nava.toml")
     assert (s.engine, s.rewriter, s.loudness) == ("auto", "auto", -16.0)
-    assert s.vllm_model == "Qwen/Qwen3-4B-Thinking-2507"
+    assert s.vllm_model is None  # copying the example must not turn the vLLM rewriter on
 
 
 @pytest.mark.parametrize(

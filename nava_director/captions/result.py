@@ -15,3 +15,4 @@ class CaptionResult:
     fallback: bool  # the span guard rejected the rewriter's output: the template caption is used
     key: str  # the caption cache key: hash of (writer, model, prompt version, shot inputs)
     problems: tuple[str, ...] = field(default=())  # why each rejected attempt was rejected
+    model: str | None = None  # the rewriter's model (None for the template writer)

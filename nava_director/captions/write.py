@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -56,8 +57,31 @@ def choose_writer(requested: str, settings: Settings, recorded_writer: str | Non
     return "template", "no vLLM server or model configured (set NAVA_VLLM_URL or --vllm-url to rewrite with Qwen3)"
 
 
-def rewriter_model(writer: str, settings: Settings) -> str:
-    """The model id that enters the cache key (asks a running server when none is configured)."""
+@dataclass(frozen=True)
+class WriterPlan:
+    """Who will write the captions and why; what changing the project's writer renders again."""
+
+    writer: str
+    reason: str
+    recorded: str | None  # the writer the project's takes were made with
+    renders_again: tuple[str, ...] = ()  # shots with takes (not locked) that a new writer re-renders
+
+    def as_dict(self) -> dict:
+        return {"writer": self.writer, "reason": self.reason, "recorded": self.recorded,
+                "renders_again": list(self.renders_again)}
+
+
+def plan_writer(requested: str, settings: Settings, recorded: str | None, unlocked_with_takes: list[str]) -> WriterPlan:
+    """``plan``'s caption line: the chosen writer, and, when it is not the recorded one, the shots
+    whose takes it makes stale (the writer is part of every shot's key)."""
+    writer, reason = choose_writer(requested, settings, recorded)
+    again = tuple(unlocked_with_takes) if recorded is not None and writer != recorded else ()
+    return WriterPlan(writer, reason, recorded, again)
+
+
+def rewriter_model(writer: str, settings: Settings, recorded_model: str | None = None) -> str:
+    """The model id that enters the cache key: the configured one, else the one the project's
+    captions were written with, else the one a running server serves (asked only then)."""
     if writer == "transformers":
         if not settings.vllm_model:
             raise InputError("the transformers rewriter needs a local model",
@@ -65,6 +89,8 @@ def rewriter_model(writer: str, settings: Settings) -> str:
         return settings.vllm_model
     if settings.vllm_model:
         return settings.vllm_model
+    if recorded_model:
+        return recorded_model
     return served_model(settings.vllm_url) if settings.vllm_url else DEFAULT_MODEL
 
 
@@ -82,7 +108,7 @@ def open_rewriter(writer: str, model: str, settings: Settings) -> Iterator[Rewri
 
 
 async def rewrite_all(rewriter: Rewriter, jobs: list[tuple[ShotBrief, str, str]], requested: str,
-                      cache: CaptionCache | None = None) -> list[CaptionResult]:
+                      cache: CaptionCache | None = None, model: str | None = None) -> list[CaptionResult]:
     """Rewrite every (brief, draft, key) at once, each through the span guard; each caption is
     cached as soon as it is written, so an interrupted run keeps what it finished."""
 
@@ -90,7 +116,7 @@ async def rewrite_all(rewriter: Rewriter, jobs: list[tuple[ShotBrief, str, str]]
         guarded_caption = await guarded(lambda: rewriter.rewrite(brief, draft), brief.spans, draft)
         writer = "template" if guarded_caption.fallback else rewriter.writer
         result = CaptionResult(guarded_caption.caption, writer, requested, guarded_caption.fallback, key,
-                               guarded_caption.problems)
+                               guarded_caption.problems, model)
         if cache is not None:
             cache.put(result)
         return result
@@ -109,12 +135,15 @@ def write_captions(
     settings: Settings = Settings(),
     cache_dir: Path | None = None,
     recorded_writer: str | None = None,
+    recorded_model: str | None = None,
 ) -> dict[str, CaptionResult]:
     """Each named shot's caption (all shots when ``shot_ids`` is None), in storyboard order.
 
     ``rewriter``: auto | template | vllm | transformers (None: ``settings.rewriter``).
     ``cache_dir``: the project's ``captions/`` folder (None: no cache).
-    ``recorded_writer``: the writer in the project's manifest, which ``auto`` keeps.
+    ``recorded_writer``, ``recorded_model``: what the project's manifest says its captions
+    were written with; ``auto`` keeps the writer, and the model when none is configured (so a
+    run whose captions are all cached asks no server anything).
     """
     known = [shot.id for _, shot in loaded.storyboard.shots()]
     if unknown := [s for s in shot_ids or [] if s not in known]:
@@ -128,13 +157,13 @@ def write_captions(
                                          caption_key("template", None, TEMPLATE_VERSION, b.as_dict()))
                 for b in briefs}
 
-    model = rewriter_model(writer, settings)
+    model = rewriter_model(writer, settings, recorded_model if writer == recorded_writer else None)
     cache = CaptionCache(cache_dir)
     keys = {b.shot_id: caption_key(writer, model, REWRITE_VERSION, b.as_dict()) for b in briefs}
     results = {b.shot_id: cache.get(keys[b.shot_id]) for b in briefs}
     missing = [(b, drafts[b.shot_id], keys[b.shot_id]) for b in briefs if results[b.shot_id] is None]
     if missing:
         with open_rewriter(writer, model, settings) as llm:
-            rewritten = asyncio.run(rewrite_all(llm, missing, writer, cache))
+            rewritten = asyncio.run(rewrite_all(llm, missing, writer, cache, model))
         results.update((brief.shot_id, result) for (brief, _, _), result in zip(missing, rewritten))
     return {b.shot_id: results[b.shot_id] for b in briefs}

@@ -36,10 +36,11 @@ def captions(
         flags = {"rewriter": rewriter, "vllm_url": vllm_url, "vllm_model": vllm_model, "out": out}
         settings = load_settings(storyboard, flags)
         project = Project(settings.project_dir(storyboard))
+        manifest = project.manifest()
         return write_captions(loaded, settings=settings, cache_dir=project.root / "captions",
-                              recorded_writer=project.manifest().writer)
+                              recorded_writer=manifest.writer, recorded_model=manifest.caption_model)
 
-    results = run(write, debug=debug)
+    results = run(write, debug=debug, as_json=as_json)
     rows = [{"shot": shot, **{k: asdict(r)[k] for k in JSON_FIELDS}} for shot, r in results.items()]
 
     def view() -> Group:

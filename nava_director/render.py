@@ -393,8 +393,12 @@ def render(
     return run.report
 
 
-def pick(director: Director, shot_id: str, n: int) -> Take:
-    """Choose take ``n`` of a shot; the shots continued from it become stale."""
+def pick(director: Director, shot_id: str, n: int, lock: bool = False) -> Take:
+    """Choose take ``n`` of a shot; the shots continued from it become stale.
+
+    A take made from other inputs than the shot has now (it was edited since) is used only
+    when it is also locked (``lock``): otherwise the next render would pass it over.
+    """
     with director.project.locked():
         takes = {t.n: t for t in director.project.takes(_known(director, shot_id))}
         if n not in takes:
@@ -402,9 +406,18 @@ def pick(director: Director, shot_id: str, n: int) -> Take:
                 f"shot {shot_id!r} has no take {n}",
                 hint=f"its takes: {', '.join(map(str, takes)) or 'none yet'} (see `nava-director takes`)",
             )
+        if not lock:
+            (state,) = status(director, shot_id)
+            if state.key is None or state.key.value != takes[n].key:
+                raise InputError(
+                    f"take {n} of shot {shot_id!r} was rendered from other inputs than the shot has now",
+                    hint="render the shot again for takes of its current inputs, or add --lock to use this take "
+                    "whatever changed",
+                )
         manifest = director.project.manifest()
         entry = manifest.shot(shot_id)
         entry.picked = entry.chosen = n
+        entry.locked = entry.locked or lock
         director.project.save_manifest(manifest)
         return takes[n]
 
@@ -421,15 +434,18 @@ def set_locked(director: Director, shot_id: str, locked: bool) -> ShotEntry:
         return entry
 
 
-def status(director: Director) -> list[ShotState]:
-    """Every shot's takes, key and chosen take, without rendering (for `takes`).
+def status(director: Director, shot_id: str | None = None) -> list[ShotState]:
+    """Every shot's (or one shot's) takes, key and chosen take, without rendering (for `takes`).
 
     Keys are made at the size of the last render unless the settings name one.
     """
+    if shot_id is not None:
+        _known(director, shot_id)
     manifest = director.project.manifest()
     if director.settings.size is None and manifest.size:  # as the project was last rendered
         director.size = manifest.size
-    return director.states(manifest, director.captions(manifest))
+    states = director.states(manifest, director.captions(manifest))
+    return [s for s in states if shot_id is None or s.job.shot == shot_id]
 
 
 def _known(director: Director, shot_id: str) -> str:

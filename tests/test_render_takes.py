@@ -56,6 +56,23 @@ def test_pick_of_a_missing_take_is_a_clear_error(sb):
         pick(director(sb), "a", 9)
 
 
+def test_pick_of_a_take_of_older_inputs_needs_lock(sb):
+    edit(sb, "陈默走进院子", "陈默慢慢走进院子")
+    render(director(sb))  # take 2 of c: the new inputs
+    with pytest.raises(InputError, match="take 1 of shot 'c' was rendered from other inputs"):
+        pick(director(sb), "c", 1)
+    assert states(sb)["c"].chosen.n == 2
+    pick(director(sb), "c", 1, lock=True)
+    assert states(sb)["c"].chosen.n == 1 and states(sb)["c"].status == "locked"
+    assert render(director(sb)).rendered == []
+
+
+def test_takes_of_an_unknown_shot_is_a_clear_error(sb):
+    with pytest.raises(InputError, match="no shot 'zz'"):
+        status(director(sb), "zz")
+    assert [s.job.shot for s in status(director(sb), "c")] == ["c"]
+
+
 def test_a_locked_shot_keeps_its_take_when_its_inputs_change(sb):
     set_locked(director(sb), "c", True)
     edit(sb, "陈默走进院子", "陈默跑进院子")

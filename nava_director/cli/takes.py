@@ -83,16 +83,23 @@ def takes(
     debug: DebugOpt = False,
 ) -> None:
     """List the takes of every shot (or one): seed, whether current, which one the film uses."""
-    states = run(lambda: status(_director(storyboard, out, engine, weights, size)), debug=debug)
-    rows = [_row(s) for s in states if shot is None or s.job.shot == shot]
+    states = run(lambda: status(_director(storyboard, out, engine, weights, size), shot), debug=debug, as_json=as_json)
+    rows = [_row(s) for s in states]
     output(rows, as_json, lambda: _table(rows))
 
 
 @app.command()
-def pick(storyboard: StoryboardArg, shot: ShotArg, n: int, out: OutOpt = None, debug: DebugOpt = False) -> None:
+def pick(
+    storyboard: StoryboardArg,
+    shot: ShotArg,
+    n: int,
+    lock: Annotated[bool, typer.Option("--lock", help="Also lock it (needed for a take of older inputs).")] = False,
+    out: OutOpt = None,
+    debug: DebugOpt = False,
+) -> None:
     """Use take N of SHOT in the film; the shots continued from it become stale."""
-    take = run(lambda: pick_take(_director(storyboard, out), shot, n), debug=debug)
-    stdout.print(f"{shot}: take {take.n:03d} (seed {take.seed}) chosen", markup=False)
+    take = run(lambda: pick_take(_director(storyboard, out), shot, n, lock), debug=debug)
+    stdout.print(f"{shot}: take {take.n:03d} (seed {take.seed}) chosen{' and locked' if lock else ''}", markup=False)
 
 
 @app.command()

@@ -371,6 +371,7 @@ def render(
         manifest.writer = next(iter(captions.values())).requested
         manifest.caption_model = next((c.model for c in captions.values() if c.model), manifest.caption_model)
         manifest.size = director.size
+        manifest.steps = director.steps
         run = _Run(director, options, progress, manifest, captions)
         run.report.captions = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
         try:
@@ -437,13 +438,15 @@ def set_locked(director: Director, shot_id: str, locked: bool) -> ShotEntry:
 def status(director: Director, shot_id: str | None = None) -> list[ShotState]:
     """Every shot's (or one shot's) takes, key and chosen take, without rendering (for `takes`).
 
-    Keys are made at the size of the last render unless the settings name one.
+    Keys are made at the size and steps of the last render unless the settings name them.
     """
     if shot_id is not None:
         _known(director, shot_id)
     manifest = director.project.manifest()
     if director.settings.size is None and manifest.size:  # as the project was last rendered
         director.size = manifest.size
+    if director.steps is None:
+        director.steps = manifest.steps
     states = director.states(manifest, director.captions(manifest))
     return [s for s in states if shot_id is None or s.job.shot == shot_id]
 

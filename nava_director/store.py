@@ -61,6 +61,7 @@ class Manifest(BaseModel):
     writer: str | None = None  # the caption writer the takes were made with
     caption_model: str | None = None  # and its model (an LLM writer's)
     size: tuple[int, int] | None = None  # the size the last render ran at (`takes` assumes it)
+    steps: int | None = None  # the --steps it ran with (None: the storyboard's)
     shots: dict[str, ShotEntry] = Field(default_factory=dict)
 
     def shot(self, shot_id: str) -> ShotEntry:

@@ -81,3 +81,10 @@ def test_a_locked_shot_keeps_its_take_when_its_inputs_change(sb):
     assert states(sb)["c"].status == "locked"
     set_locked(director(sb), "c", False)
     assert render(director(sb)).rendered == ["c", "d"]
+
+
+def test_takes_assume_the_steps_of_the_last_render(sb):
+    fewer = director(sb)
+    fewer.steps = 3
+    assert sorted(render(fewer).rendered) == ["a", "b", "c", "d", "e"]  # steps are in every key
+    assert {s.status for s in states(sb).values()} == {"fresh"}

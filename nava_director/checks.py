@@ -187,6 +187,20 @@ def dialogue(doc: YamlDoc, cast: set[str] | None) -> None:
                       "split the shot so that each has at most two speakers", key=True)
 
 
+def first_shot_joins(doc: YamlDoc) -> None:
+    """Warn where the film's first shot asks to join a shot before it: nothing is there."""
+    first = next(_shots(doc.root), None)
+    if first is None:
+        return
+    loc, shot = first
+    if shot.get("transition") == "dissolve":
+        doc.warn((*loc, "transition"), "the first shot has no shot before it to dissolve from",
+                 "use fade-in, or remove the transition")
+    for name in ("audio_lead_s", "audio_lag_s"):
+        if _number(shot.get(name)):
+            doc.warn((*loc, name), "the first shot has no shot before it to overlap its sound with", f"remove {name}")
+
+
 def voiceless_speakers(doc: YamlDoc, voiceless: set[str]) -> None:
     """Warn where a character with no `voice:` speaks: the line gets no reference voice."""
     for loc, shot in _shots(doc.root):

@@ -42,6 +42,8 @@ class Settings:
     out: Path | None = None  # project folder; None: <storyboard-stem>.nava beside it
     size: tuple[int, int] | None = None  # (width, height) override for quick looks
     loudness: float = -16.0  # LUFS target of the film's mix
+    crf: int = 18  # H.264 quality of what the cut and the clips encode (lower: better, larger)
+    burn_subtitles: bool = False  # draw the subtitles into the picture instead of a soft track
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> where set
 
     def source(self, key: str) -> str:
@@ -85,6 +87,14 @@ def _coerce(key: str, value: Any, origin: str, base: Path | None) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise InputError(f"{origin}: loudness {value!r} is not a number", hint="e.g. -16") from None
+    if key == "crf":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 51:
+            raise InputError(f"{origin}: crf {value!r} is not a whole number from 0 to 51", hint="e.g. 18")
+        return value
+    if key == "burn_subtitles":
+        if not isinstance(value, bool):
+            raise InputError(f"{origin}: burn_subtitles {value!r} is not true or false")
+        return value
     choices = {"engine": ENGINES, "rewriter": REWRITERS}.get(key)
     if choices and value not in choices:
         raise InputError(f"{origin}: {key} {value!r} is not one of {', '.join(choices)}")

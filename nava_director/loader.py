@@ -106,6 +106,7 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
     checks.continuations(doc, shot_ids)
     checks.images(doc, path.parent)
     checks.dialogue(doc, cast_ids)
+    checks.first_shot_joins(doc)
     checks.voiceless_speakers(doc, {cid for cid, c in characters.items() if c.voice is None})
     checks.spans(doc)
     checks.speaking_rate(doc)

@@ -24,6 +24,7 @@ import numpy as np
 from nava_director.captions import CaptionResult, write_captions
 from nava_director.config import Settings, choose_engine
 from nava_director.cut import CutSettings, CutShot, cut_film
+from nava_director.cut.edit import plan_edit
 from nava_director.engines.base import Clip, Engine, ShotRequest, SpeechLine
 from nava_director.engines.registry import create_engine, render_size
 from nava_director.errors import InputError, NavaError
@@ -213,6 +214,30 @@ class Director:
         takes = self.project.takes(job.shot)
         return ShotState(job, key, choose(takes, entry, key.value if key else None, job.seed), takes, entry)
 
+    def cut_shots(self, clips: dict[str, Path] | None = None) -> list[CutShot]:
+        """The film's shots as the cut sees them: every spoken line (dialogue and spans in the
+        action) subtitled, with the clips given (None: before rendering, to check the edit)."""
+        shots = []
+        for job in self.plan.film:
+            spec = job.spec
+            lines = [(self.characters[s.speaker].name or s.speaker if s.speaker else None, s.text)
+                     for s in spec.spans()]
+            shots.append(
+                CutShot(
+                    shot_id=job.shot,
+                    clip_path=clips[job.shot] if clips else Path(),
+                    frames=job.frames,
+                    fps=RENDER_FPS,
+                    continued=job.continue_from is not None,
+                    transition=spec.transition,
+                    transition_s=spec.transition_s,
+                    audio_lead_s=spec.audio_lead_s,
+                    audio_lag_s=spec.audio_lag_s,
+                    dialogue=lines,
+                )
+            )
+        return shots
+
     def states(self, manifest: Manifest, captions: dict[str, CaptionResult]) -> list[ShotState]:
         """Every shot's key and chosen take as things stand, in plan order (renders nothing)."""
         chosen: dict[str, Take | None] = {}
@@ -255,7 +280,8 @@ class _Run:
             "fps": key.fps,
             "steps": key.steps,
         }
-        return self.director.project.add_take(job.shot, key.value, seed, clip, meta, {"render_s": round(rendered, 3)})
+        timings = {"render_s": round(rendered, 3)}
+        return self.director.project.add_take(job.shot, key.value, seed, clip, meta, timings, self.director.settings.crf)
 
     def shot(self, job: ShotJob) -> None:
         """Bring one shot up to date (and make its new takes, if asked)."""
@@ -313,30 +339,15 @@ class _Run:
         if self.report.failed:
             return
         storyboard = self.director.plan.storyboard
-        shots = []
-        for job in self.director.plan.film:
-            take, spec = self.chosen[job.shot], job.spec
-            dialogue = [((self.director.characters[d.who].name or d.who), d.line) for d in spec.dialogue]
-            shots.append(
-                CutShot(
-                    shot_id=job.shot,
-                    clip_path=take.clip,
-                    frames=job.frames,
-                    fps=RENDER_FPS,
-                    continued=job.continue_from is not None,
-                    transition=spec.transition,
-                    transition_s=spec.transition_s,
-                    audio_lead_s=spec.audio_lead_s,
-                    audio_lag_s=spec.audio_lag_s,
-                    dialogue=dialogue,
-                )
-            )
+        shots = self.director.cut_shots({job.shot: self.chosen[job.shot].clip for job in self.director.plan.film})
         sb = storyboard.storyboard
         settings = CutSettings(
             fps=sb.format.fps,
             loudness_lufs=self.director.settings.loudness,
             language=sb.defaults.language,
             title=storyboard.title,
+            crf=self.director.settings.crf,
+            burn_subtitles=self.director.settings.burn_subtitles,
         )
         film = cut_film(shots, self.director.project.root, settings)
         self.report.film = {
@@ -363,6 +374,7 @@ def render(
             raise InputError(f"no shot {shot_id!r} in {director.storyboard}", hint="see `nava-director plan`")
     if options.takes is not None and options.takes < 1:
         raise InputError("--takes must be at least 1")
+    plan_edit(director.cut_shots(), RENDER_FPS)  # transitions that cannot fit: said before anything renders
     started = time.perf_counter()
     with director.project.locked():
         director.project.clean()
@@ -377,7 +389,12 @@ def render(
         try:
             run_shots(run)
             shots_done = time.perf_counter()
-            run.cut()
+            try:
+                run.cut()
+            except NavaError as error:  # the takes are kept; report.json still says what this run did
+                run.report.film = {"error": str(error)}
+                director.project.save_report(run.report)
+                raise
         except KeyboardInterrupt:
             director.project.save_manifest(run.manifest)
             raise NavaError(

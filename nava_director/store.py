@@ -228,13 +228,14 @@ class Project:
         return max(numbers, default=0) + 1
 
     def add_take(
-        self, shot_id: str, key: str, seed: int, clip: Clip, meta: dict[str, Any], timings: dict[str, float]
+        self, shot_id: str, key: str, seed: int, clip: Clip, meta: dict[str, Any], timings: dict[str, float],
+        crf: int = 18,
     ) -> Take:
         """Write a finished clip as the shot's next take; it counts once meta.json is in place."""
         n = self._next_number(shot_id)
         folder = self.shot_dir(shot_id) / f"take-{n:03d}"
         folder.mkdir(parents=True)
-        write_clip(clip, folder / CLIP)
+        write_clip(clip, folder / CLIP, crf)
         write_png(folder / FIRST_FRAME, clip.frames[0])
         write_png(folder / LAST_FRAME, clip.frames[-1])
         last = image_hash(clip.frames[-1])

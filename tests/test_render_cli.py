@@ -97,3 +97,57 @@ def test_a_failed_shot_is_recorded_and_the_others_still_render(tmp_path, monkeyp
     result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--engine", "animatic"])
     assert result.exit_code == 1
     assert json.loads((tmp_path / "sb.nava" / "report.json").read_text())["rendered"] == ["c"]
+
+
+def test_a_line_spoken_in_the_action_is_subtitled(tmp_path):
+    sb = make_storyboard(tmp_path)
+    text = sb.read_text(encoding="utf-8").replace("action: 陈默坐下", "action: 陈默坐下，说~~真安静~~")
+    sb.write_text(text, encoding="utf-8")
+    report = render(director(sb))
+    srt = (tmp_path / "sb.nava" / "film.srt").read_text(encoding="utf-8")
+    assert "真安静" in srt and "你好。" in srt and "我来了。" in srt
+    assert "<v 陈默>我来了。" in (tmp_path / "sb.nava" / "film.vtt").read_text(encoding="utf-8")
+    assert report.film["cut"] is True
+
+
+def test_transitions_that_cannot_fit_are_refused_before_anything_renders(tmp_path):
+    sb = make_storyboard(tmp_path)
+    text = sb.read_text(encoding="utf-8").replace("      - id: c\n", "      - id: c\n        transition: dissolve\n"
+                                                   "        transition_s: 3\n")
+    sb.write_text(text, encoding="utf-8")
+    with pytest.raises(NavaError, match="too short for its transitions"):
+        render(director(sb))
+    assert not (tmp_path / "sb.nava" / "shots").exists()
+
+
+def test_a_failed_cut_keeps_the_takes_and_writes_report_json(tmp_path, monkeypatch):
+    sb = make_storyboard(tmp_path)
+
+    def broken_cut(*args, **kwargs):
+        raise NavaError("the cut broke", hint="a test")
+
+    monkeypatch.setattr("nava_director.render.cut_film", broken_cut)
+    with pytest.raises(NavaError, match="the cut broke"):
+        render(director(sb))
+    report = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
+    assert sorted(report["rendered"]) == ["a", "b", "c", "d", "e"] and "the cut broke" in report["film"]["error"]
+    monkeypatch.undo()
+    assert render(director(sb)).rendered == []  # the takes were kept
+
+
+@pytest.mark.slow
+def test_cli_cut_options_burn_loudness_crf(tmp_path):
+    import av
+    import pyloudnorm
+
+    sb = make_storyboard(tmp_path)
+    report = json.loads(
+        cli("render", str(sb), "--size", SIZE, "--burn-subtitles", "--loudness", "-23", "--crf", "30", "--json").stdout
+    )
+    with av.open(report["film"]["path"]) as container:
+        assert not container.streams.subtitles  # drawn into the picture instead
+    film = read_clip(report["film"]["path"])
+    loudness = pyloudnorm.Meter(film.sample_rate).integrated_loudness(film.audio.T.astype(np.float64))
+    assert loudness == pytest.approx(-23, abs=1)
+    bad = cli("render", str(sb), "--size", SIZE, "--crf", "99", check=False)
+    assert bad.returncode == 2 and "crf 99" in bad.stderr

@@ -173,3 +173,20 @@ def test_a_cast_that_is_not_a_path_is_one_error(project):
         "          - {who: lin, line: 你好。}\n"
     )
     assert len(found) == 1 and found[0].startswith("bad.yaml:1:7: cast: expected a file path"), found
+
+
+def test_a_dissolve_into_the_first_shot_is_a_warning(project):
+    loaded = load(
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 3, transition: dissolve, audio_lead_s: 0.5}\n"
+        "      - {id: b, duration: 3, transition: dissolve}\n",
+        name="first.yaml",
+    )
+    assert [str(w).split(": ", 2)[1:] for w in loaded.warnings] == [
+        ["warning", "scenes[0].shots[0].transition: the first shot has no shot before it to dissolve from "
+                    "(use fade-in, or remove the transition)"],
+        ["warning", "scenes[0].shots[0].audio_lead_s: the first shot has no shot before it to overlap its sound "
+                    "with (remove audio_lead_s)"],
+    ]

@@ -40,6 +40,19 @@ SeedOpt = Annotated[
     int | None,
     typer.Option("--seed", help="Seed of the first new take (default: the next unused).", show_default=False),
 ]
+LoudnessOpt = Annotated[
+    float | None,
+    typer.Option("--loudness", help="The film's loudness target, LUFS (default -16).", show_default=False),
+]
+CrfOpt = Annotated[
+    int | None,
+    typer.Option("--crf", help="H.264 quality, 0-51, lower is better (default 18).", show_default=False),
+]
+BurnOpt = Annotated[
+    bool | None,
+    typer.Option("--burn-subtitles/--soft-subtitles", help="Draw the subtitles into the picture, or mux them as a "
+                 "track (default).", show_default=False),
+]
 StepsOpt = Annotated[
     int | None, typer.Option("--steps", help="Sampling steps (default: the storyboard's).", show_default=False)
 ]
@@ -91,6 +104,9 @@ def render(
     vllm_model: VllmModelOpt = None,
     weights: WeightsOpt = None,
     steps: StepsOpt = None,
+    loudness: LoudnessOpt = None,
+    crf: CrfOpt = None,
+    burn_subtitles: BurnOpt = None,
     gpus: GpusOpt = 1,
     sp: SpOpt = 1,
     as_json: JsonOpt = False,
@@ -107,6 +123,9 @@ def render(
             "vllm_url": vllm_url,
             "vllm_model": vllm_model,
             "weights": weights,
+            "loudness": loudness,
+            "crf": crf,
+            "burn_subtitles": burn_subtitles,
         }
         director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
         print_diagnostics(director.plan.storyboard.warnings)

@@ -6,6 +6,8 @@ ceil(N / 24 * 25) audio tokens; its decoded audio is trimmed or padded to exactl
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 FPS = 24
@@ -15,8 +17,8 @@ TEMPORAL_FACTOR = 4  # pixel frames per latent frame (after the first)
 
 
 def frames_for_seconds(seconds: float) -> int:
-    """The 4k + 1 frame count that renders ``seconds`` (the plan's rule)."""
-    return TEMPORAL_FACTOR * round(seconds * FPS / TEMPORAL_FACTOR) + 1
+    """The 4k + 1 frame count that renders ``seconds`` (the plan's rule: halves round up)."""
+    return TEMPORAL_FACTOR * math.floor(seconds * FPS / TEMPORAL_FACTOR + 0.5) + 1
 
 
 def check_frames(frames: int) -> None:

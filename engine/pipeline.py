@@ -151,7 +151,7 @@ class NAVAPipeline:
         width, height = _generation_size(request.width, request.height)
         with torch.no_grad():
             conditioning = self._conditioning(request)
-            first = self._first_frame_latent(request.first_frame, width, height)
+            first = self._first_frame_latent(request.first_frame, request, width, height)
             channels = self.video_vae.latent_channels
             video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
             noise = initial_noise(video_shape, (audio_tokens(request.frames), self.audio_vae.token_dim), request.seed)
@@ -191,13 +191,13 @@ class NAVAPipeline:
             embeddings = [self.speaker.embed_file(v, self.speaker_cache) if v is not None else None for v in voices]
         return Conditioning.build(prompt.context, negative.context, slots, embeddings)
 
-    def _first_frame_latent(self, image: np.ndarray | None, width: int, height: int):
+    def _first_frame_latent(self, image: np.ndarray | None, request: GenerateRequest, width: int, height: int):
         """The clean first frame, encoded alone: ``[z, 1, h, w]`` fp32 (None without one)."""
         if image is None:
             return None
         import torch
 
-        pixels = _fit_image(image, width, height)
+        pixels = _fit_image(image, (request.width, request.height), (width, height))
         tensor = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
         return self.video_vae.encode_image(tensor)[0].float()
 
@@ -236,16 +236,24 @@ def _generation_size(width: int, height: int) -> tuple[int, int]:
     return (math.ceil(width / SIZE_MULTIPLE) * SIZE_MULTIPLE, math.ceil(height / SIZE_MULTIPLE) * SIZE_MULTIPLE)
 
 
-def _fit_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` at the request's size placed in the generation size: resized to cover it, centred."""
+def _fit_image(image: np.ndarray, size: tuple[int, int], generation: tuple[int, int]) -> np.ndarray:
+    """The first frame as the model sees it: ``image`` resized to cover the request's ``size``
+    and centre-cropped to it (a still of any size; a previous shot's last frame is already
+    that size and passes unchanged), then edge-padded to the ``generation`` size, centred, at
+    scale 1, so that the centre crop of the decoded video puts it back pixel for pixel."""
     from PIL import Image
 
+    width, height = size
     h, w = image.shape[:2]
-    scale = max(width / w, height / h)
-    size = (max(width, round(w * scale)), max(height, round(h * scale)))
-    resized = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
-    top, left = (size[1] - height) // 2, (size[0] - width) // 2
-    return resized[top : top + height, left : left + width]
+    if (w, h) != (width, height):
+        scale = max(width / w, height / h)
+        cover = (max(width, round(w * scale)), max(height, round(h * scale)))
+        image = np.asarray(Image.fromarray(image).resize(cover, Image.Resampling.LANCZOS))
+        top, left = (cover[1] - height) // 2, (cover[0] - width) // 2
+        image = image[top : top + height, left : left + width]
+    top, left = (generation[1] - height) // 2, (generation[0] - width) // 2
+    pad = ((top, generation[1] - height - top), (left, generation[0] - width - left), (0, 0))
+    return np.pad(image, pad, mode="edge")
 
 
 def _peak_normalised(wave: np.ndarray) -> np.ndarray:

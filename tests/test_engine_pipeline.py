@@ -27,6 +27,7 @@ def test_lengths_follow_the_design(seconds):
 
 def test_known_lengths():
     assert latent_frames(145) == 37 and audio_tokens(145) == 152  # the design's 6 s example
+    assert frames_for_seconds(0.75) == 21 and frames_for_seconds(1.25) == 29  # halves round up, as the plan does
     with pytest.raises(ValueError, match="4k \\+ 1"):
         latent_frames(120)
     wave = np.ones((2, 10), np.float32)
@@ -91,6 +92,20 @@ def test_first_frame_conditioning_and_size_cropping(pipeline):
     assert clip.frames.shape == (9, 40, 56, 3)
     drifted = pipeline.generate(GenerateRequest(**{**request.__dict__, "reimpose_first_frame": False}))
     assert not np.array_equal(clip.frames[0], drifted.frames[0])  # the clean frame put back on the latent
+
+
+def test_the_first_frame_is_placed_at_scale_one_where_the_crop_takes_it_back():
+    from engine.pipeline import _fit_image, _generation_size
+
+    frame = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    generation = _generation_size(56, 40)
+    placed = _fit_image(frame, (56, 40), generation)
+    assert placed.shape == (64, 64, 3)
+    top, left = (64 - 40) // 2, (64 - 56) // 2
+    assert np.array_equal(placed[top : top + 40, left : left + 56], frame)  # the decode's crop: the frame itself
+    assert np.array_equal(placed[0, left : left + 56], frame[0])  # edges repeated, not a zoomed copy
+    still = np.random.default_rng(2).integers(0, 256, (300, 200, 3), dtype=np.uint8)  # any size: covers the request
+    assert _fit_image(still, (56, 40), generation).shape == (64, 64, 3)
 
 
 def test_bad_requests_are_engine_errors(pipeline, voice):

@@ -70,8 +70,16 @@ class NavaEngine:
         return self._pipeline
 
     def split_over(self, group) -> None:
-        """Split each shot's DiT forward over the ranks of ``group`` (``render --gpus N --sp K``)."""
+        """Split each shot's DiT forward over the ranks of ``group`` (``render --gpus N --sp K``).
+
+        The pipeline loads here, so that a group size the model cannot split over (its heads)
+        stops the run once, up front, not every shot."""
         self._group = group
+        if self._pipeline is not None:
+            with _engine_errors():
+                self._pipeline.split_over(group)
+        else:
+            self.pipeline  # noqa: B018 (loads, then splits over the group)
 
 
 def speaker_cache() -> Path:

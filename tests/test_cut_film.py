@@ -185,15 +185,16 @@ def test_continued_shot_drops_its_first_frame_and_its_audio(takes, tmp_path):
     assert np.corrcoef(sound[0, start + 400 : start + 1600], expected)[0, 1] > 0.99
 
 
-def test_retimed_to_25_fps(takes, tmp_path):
-    film = cut_film(shots(takes), tmp_path, CutSettings(fps=25))
+@pytest.mark.parametrize("fps", [25, 30])
+def test_retimed_to_the_film_rate(takes, tmp_path, fps):
+    film = cut_film(shots(takes), tmp_path, CutSettings(fps=fps))
     with av.open(str(film.paths["mp4"])) as container:
-        assert container.streams.video[0].average_rate == 25
+        assert container.streams.video[0].average_rate == fps
     frames, sound = decode(film.paths["mp4"])
-    n = round(3 * FRAMES * 25 / 24)
-    assert len(frames) == n and film.duration_s == pytest.approx(n / 25)
-    assert abs(sound.shape[1] - n * RATE // 25) <= 1024
-    shown = [corner(f) for f in frames[:25]]  # one second: 24 rendered frames, one of them twice
+    n = round(3 * FRAMES * fps / 24)
+    assert len(frames) == n and film.duration_s == pytest.approx(n / fps)
+    assert abs(sound.shape[1] - n * RATE // fps) <= 1024
+    shown = [corner(f) for f in frames[:fps]]  # one second: the 24 rendered frames, some of them twice
     assert shown == sorted(shown) and len(set(shown)) == 24
     assert not film.stream_copied
 

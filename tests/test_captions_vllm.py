@@ -110,3 +110,35 @@ def test_guard_falls_back_on_the_models_wrong_speech_and_the_cache_answers_next_
     assert len(list(tmp_path.glob("*.json"))) == 4
     offline = Settings(vllm_url="http://127.0.0.1:9", vllm_model=tiny_model)  # nothing to ask
     assert write_captions(board, settings=offline, cache_dir=tmp_path) == results
+
+
+def test_the_cli_starts_its_own_server_for_a_model_and_stops_it(tiny_model, vllm_python, tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import psutil
+
+    model = shutil.copytree(tiny_model, tmp_path / "own-model")  # its own path: its server is told apart
+    sb = tmp_path / "sb.yaml"
+    sb.write_text(
+        "characters: {lin: {name: 林然}}\n"
+        "scenes:\n"
+        "  - id: beach\n"
+        "    shots:\n"
+        f"      - {{id: s0, duration: 3, dialogue: [{{who: lin, line: {ROUTE_SPAN}}}]}}\n",
+        encoding="utf-8",
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "NAVA_VLLM_PYTHON": str(vllm_python),
+           "VLLM_CPU_KVCACHE_SPACE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from nava_director.cli import main; main()", "captions", str(sb),
+         "--rewriter", "vllm", "--vllm-model", str(model), "--json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (row,) = json.loads(done.stdout)
+    assert (row["writer"], row["fallback"], row["caption"]) == ("vllm", False, ROUTE_CAPTION)
+    leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(model) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == []  # the server it started is gone with it

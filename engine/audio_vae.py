@@ -304,7 +304,8 @@ class AudioVAE:
         mel = slaney_filterbank(bwe.input_sampling_rate, bwe.filter_length, bwe.num_mel_channels).T
         stft = vocoder.mel_stft
         stft.stft_fn.forward_basis.copy_(forward), stft.stft_fn.inverse_basis.copy_(inverse), stft.mel_basis.copy_(mel)
-        return cls._placed(vae.to(dtype), vocoder, release, dtype, device)
+        # nn.Module.to: diffusers' own .to() warns of fp32 modules on every cast, even with none listed
+        return cls._placed(torch.nn.Module.to(vae, dtype), vocoder, release, dtype, device)
 
     @classmethod
     def _placed(cls, vae, vocoder, release, dtype, device) -> AudioVAE:

@@ -200,7 +200,8 @@ class VideoVAE:
         z_dim = config["z_dim"]
         if len(config["latents_mean"]) != z_dim:  # a small z takes the first z_dim constants
             config["latents_mean"], config["latents_std"] = WAN22_LATENTS_MEAN[:z_dim], WAN22_LATENTS_STD[:z_dim]
-        return cls(AutoencoderKLWan(**config).to(device=device, dtype=dtype))
+        # nn.Module.to: diffusers' own .to() warns of fp32 modules on every cast, even with none listed
+        return cls(torch.nn.Module.to(AutoencoderKLWan(**config), device=device, dtype=dtype))
 
     @classmethod
     def from_file(cls, path: str | Path, dtype=torch.float32, device="cpu") -> VideoVAE:

@@ -281,7 +281,8 @@ class _Run:
             "steps": key.steps,
         }
         timings = {"render_s": round(rendered, 3)}
-        return self.director.project.add_take(job.shot, key.value, seed, clip, meta, timings, self.director.settings.crf)
+        crf = self.director.settings.crf
+        return self.director.project.add_take(job.shot, key.value, seed, clip, meta, timings, crf)
 
     def shot(self, job: ShotJob) -> None:
         """Bring one shot up to date (and make its new takes, if asked)."""

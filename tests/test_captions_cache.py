@@ -14,8 +14,8 @@ from nava_director.captions import CaptionResult, choose_writer, write_captions
 from nava_director.captions.brief import shot_briefs
 from nava_director.captions.cache import CaptionCache, caption_key
 from nava_director.captions.prompt import PROMPT_VERSION
-from nava_director.captions.write import REWRITE_VERSION, plan_writer
 from nava_director.captions.template import TEMPLATE_VERSION
+from nava_director.captions.write import REWRITE_VERSION, plan_writer
 from nava_director.config import Settings
 from nava_director.errors import InputError, NavaError
 from nava_director.loader import LoadedStoryboard

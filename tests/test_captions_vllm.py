@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, ROUTE_THOUGHT, make_tiny_qwen3
 
 from nava_director.captions import write_captions
 from nava_director.captions.brief import shot_briefs
@@ -27,9 +29,6 @@ from nava_director.captions.write import rewrite_all
 from nava_director.config import Settings
 from nava_director.loader import LoadedStoryboard
 from nava_director.storyboard import Storyboard
-
-from conftest import ROOT
-from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, ROUTE_THOUGHT, make_tiny_qwen3
 
 pytestmark = pytest.mark.slow
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"

@@ -17,7 +17,7 @@ from engine.make_tiny_weights import make_tiny_weights
 from nava_director.engines.base import Clip, ShotRequest, SpeechLine
 from nava_director.engines.nava import NavaEngine
 from nava_director.errors import InputError, NavaError
-from tests.storyboard_helpers import ROOT, VOICES, make_project
+from tests.storyboard_helpers import ROOT, VOICES
 
 
 @pytest.fixture(scope="module")

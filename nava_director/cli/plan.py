@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from nava_director.captions.write import WriterPlan, plan_writer
 from nava_director.cli import app
 from nava_director.cli._common import (
-    DebugOpt, EngineOpt, JsonOpt, OutOpt, RewriterOpt, SizeOpt, StoryboardArg, VllmModelOpt, VllmUrlOpt, WeightsOpt,
-    output, print_diagnostics, run,
+    DebugOpt,
+    EngineOpt,
+    JsonOpt,
+    OutOpt,
+    RewriterOpt,
+    SizeOpt,
+    StoryboardArg,
+    VllmModelOpt,
+    VllmUrlOpt,
+    WeightsOpt,
+    output,
+    print_diagnostics,
+    run,
 )
-from nava_director.captions.write import WriterPlan, plan_writer
 from nava_director.config import choose_engine, load_settings
 from nava_director.loader import load_storyboard
 from nava_director.plan import RenderPlan, make_plan
@@ -27,7 +38,8 @@ def _writer_line(writers: WriterPlan) -> str:
 
 def _table(plan: RenderPlan, engine: str, reason: str, size: tuple[int, int], writers: WriterPlan) -> Table:
     sb = plan.storyboard.storyboard
-    table = Table(title=f"{plan.storyboard.title} — {sb.format.aspect} {size[0]}×{size[1]}, film at {sb.format.fps} fps",
+    title = f"{plan.storyboard.title} — {sb.format.aspect} {size[0]}×{size[1]}, film at {sb.format.fps} fps"
+    table = Table(title=title,
                   caption=f"engine: {engine} — {reason}\n{_writer_line(writers)}", show_footer=True)
     table.add_column("scene", footer="total")
     table.add_column("shot", footer=f"{len(plan.jobs)} shots")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nava_director.cut.edit import CutShot, Edit, plan_edit
-from nava_director.errors import InputError, NavaError
+from nava_director.errors import InputError
 
 CUT_VERSION = 1  # bump when the cut's output changes for the same inputs
 FILM_RATES = (24, 25, 30)

@@ -136,13 +136,14 @@ class Director:
     def characters(self):
         return self.plan.storyboard.characters
 
-    def captions(self, manifest: Manifest) -> dict[str, CaptionResult]:
+    def captions(self, manifest: Manifest, cached_only: bool = False) -> dict[str, CaptionResult]:
         return write_captions(
             self.plan.storyboard,
             settings=self.settings,
             cache_dir=self.project.root / "captions",
             recorded_writer=manifest.writer,
             recorded_model=manifest.caption_model,
+            cached_only=cached_only,
         )
 
     def speech(self, job: ShotJob) -> list[SpeechLine]:
@@ -244,7 +245,12 @@ class Director:
         out = []
         for job in self.plan.jobs:
             upstream = chosen.get(job.continue_from) if job.continue_from else None
-            state = self.state(job, captions[job.shot], upstream, manifest.shot(job.shot))
+            caption = captions.get(job.shot)
+            if caption is None:  # an LLM caption not written yet (`takes` asks no LLM): it renders anew
+                takes = self.project.takes(job.shot)
+                state = ShotState(job, None, None, takes, manifest.shot(job.shot))
+            else:
+                state = self.state(job, caption, upstream, manifest.shot(job.shot))
             chosen[job.shot] = state.chosen
             out.append(state)
         return out
@@ -456,7 +462,8 @@ def set_locked(director: Director, shot_id: str, locked: bool) -> ShotEntry:
 def status(director: Director, shot_id: str | None = None) -> list[ShotState]:
     """Every shot's (or one shot's) takes, key and chosen take, without rendering (for `takes`).
 
-    Keys are made at the size and steps of the last render unless the settings name them.
+    Keys are made at the size and steps of the last render unless the settings name them. No
+    LLM is asked: a shot whose rewritten caption is not cached yet has no key (it renders anew).
     """
     if shot_id is not None:
         _known(director, shot_id)
@@ -465,7 +472,7 @@ def status(director: Director, shot_id: str | None = None) -> list[ShotState]:
         director.size = manifest.size
     if director.steps is None:
         director.steps = manifest.steps
-    states = director.states(manifest, director.captions(manifest))
+    states = director.states(manifest, director.captions(manifest, cached_only=True))
     return [s for s in states if shot_id is None or s.job.shot == shot_id]
 
 

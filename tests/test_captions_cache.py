@@ -141,3 +141,13 @@ def test_settings_rewriter_is_the_default_and_unknown_writers_are_refused():
         write_captions(loaded(), settings=replace(Settings(), rewriter="transformers"))
     with pytest.raises(InputError, match="unknown caption writer"):
         choose_writer("gpt", Settings())
+
+
+def test_cached_only_asks_nothing_and_leaves_out_what_is_not_cached(tmp_path):
+    cache = CaptionCache(tmp_path)
+    earlier = rewritten(loaded(), "qwen")
+    cache.put(earlier["a"])
+    settings = Settings(vllm_url=DEAD_URL, vllm_model="qwen")
+    assert write_captions(loaded(), settings=settings, cache_dir=tmp_path, cached_only=True) == {"a": earlier["a"]}
+    # the model is known only to the (dead) server: nothing can be looked up, nothing is asked
+    assert write_captions(loaded(), settings=Settings(vllm_url=DEAD_URL), cache_dir=tmp_path, cached_only=True) == {}

@@ -23,7 +23,7 @@ from nava_director.captions.server import VllmServer
 from nava_director.captions.template import TEMPLATE_VERSION, write_template
 from nava_director.captions.vllm import DEFAULT_MODEL, VllmRewriter, served_model
 from nava_director.config import Settings
-from nava_director.errors import InputError
+from nava_director.errors import InputError, NavaError
 from nava_director.loader import LoadedStoryboard
 
 # what an LLM caption depends on besides the shot: our prompt, and the template draft it enriches
@@ -136,6 +136,7 @@ def write_captions(
     cache_dir: Path | None = None,
     recorded_writer: str | None = None,
     recorded_model: str | None = None,
+    cached_only: bool = False,
 ) -> dict[str, CaptionResult]:
     """Each named shot's caption (all shots when ``shot_ids`` is None), in storyboard order.
 
@@ -144,6 +145,7 @@ def write_captions(
     ``recorded_writer``, ``recorded_model``: what the project's manifest says its captions
     were written with; ``auto`` keeps the writer, and the model when none is configured (so a
     run whose captions are all cached asks no server anything).
+    ``cached_only``: ask no LLM; the shots whose LLM caption is not cached are left out.
     """
     known = [shot.id for _, shot in loaded.storyboard.shots()]
     if unknown := [s for s in shot_ids or [] if s not in known]:
@@ -157,11 +159,18 @@ def write_captions(
                                          caption_key("template", None, TEMPLATE_VERSION, b.as_dict()))
                 for b in briefs}
 
-    model = rewriter_model(writer, settings, recorded_model if writer == recorded_writer else None)
+    try:
+        model = rewriter_model(writer, settings, recorded_model if writer == recorded_writer else None)
+    except NavaError:
+        if cached_only:  # the model is known only to a server that does not answer: nothing is known
+            return {}
+        raise
     cache = CaptionCache(cache_dir)
     keys = {b.shot_id: caption_key(writer, model, REWRITE_VERSION, b.as_dict()) for b in briefs}
     results = {b.shot_id: cache.get(keys[b.shot_id]) for b in briefs}
     missing = [(b, drafts[b.shot_id], keys[b.shot_id]) for b in briefs if results[b.shot_id] is None]
+    if cached_only:
+        return {b.shot_id: results[b.shot_id] for b in briefs if results[b.shot_id] is not None}
     if missing:
         with open_rewriter(writer, model, settings) as llm:
             rewritten = asyncio.run(rewrite_all(llm, missing, writer, cache, model))

@@ -151,3 +151,24 @@ def test_cli_cut_options_burn_loudness_crf(tmp_path):
     assert loudness == pytest.approx(-23, abs=1)
     bad = cli("render", str(sb), "--size", SIZE, "--crf", "99", check=False)
     assert bad.returncode == 2 and "crf 99" in bad.stderr
+
+
+def test_rich_progress_follows_the_shots_and_the_engine_steps(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from nava_director.cli.progress import RichProgress
+    from nava_director.render import RenderOptions
+
+    sb = make_storyboard(tmp_path)
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    steps = []
+    with RichProgress(console) as progress:
+        original = progress.step
+        progress.step = lambda done, total, what: (steps.append((done, total)), original(done, total, what))
+        render(director(sb), RenderOptions(), progress)
+        shots, engine = progress.bars.tasks
+        assert (shots.total, shots.completed) == (5, 5)
+    assert steps and steps[-1][0] == steps[-1][1]  # the engine reported its steps to the end
+    assert "shots" in console.file.getvalue()

@@ -44,6 +44,8 @@ class Settings:
     loudness: float = -16.0  # LUFS target of the film's mix
     crf: int = 18  # H.264 quality of what the cut and the clips encode (lower: better, larger)
     burn_subtitles: bool = False  # draw the subtitles into the picture instead of a soft track
+    guidance: Mapping[str, float] | None = None  # the engine's guidance scales (s_v, s_a, s_va, s_aa, s_t)
+    negative_prompt: str | None = None  # None: the engine's own (the reference's)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> where set
 
     def source(self, key: str) -> str:
@@ -91,6 +93,12 @@ def _coerce(key: str, value: Any, origin: str, base: Path | None) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 51:
             raise InputError(f"{origin}: crf {value!r} is not a whole number from 0 to 51", hint="e.g. 18")
         return value
+    if key == "guidance":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        ):
+            raise InputError(f"{origin}: guidance must be a table of numbers", hint="e.g. guidance = {s_v = 3.0}")
+        return {str(k): float(v) for k, v in value.items()}
     if key == "burn_subtitles":
         if not isinstance(value, bool):
             raise InputError(f"{origin}: burn_subtitles {value!r} is not true or false")

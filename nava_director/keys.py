@@ -64,10 +64,14 @@ class ShotKey:
     steps: int
     guidance: tuple[tuple[str, float], ...]  # sorted (name, scale); empty: the engine's defaults
     engine: str  # engine id, including its weights id
+    negative_prompt: str | None = None  # None: the engine's own
 
     @property
     def value(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        fields = asdict(self)
+        if fields["negative_prompt"] is None:  # absent, as before the field existed: keys stay put
+            del fields["negative_prompt"]
+        canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return digest(canonical.encode())[:32]
 
 

@@ -167,8 +167,9 @@ class Director:
             frames=job.frames,
             fps=RENDER_FPS,
             steps=steps,
-            guidance=guidance_items(None),
+            guidance=guidance_items(self.settings.guidance),
             engine=self.engine.id,
+            negative_prompt=self.settings.negative_prompt,
         )
 
     def first_frame(self, job: ShotJob, upstream: Take | None) -> np.ndarray | None:
@@ -205,7 +206,8 @@ class Director:
             seed=seed,
             steps=key.steps,
             first_frame=self.first_frame(job, upstream),
-            guidance=None,
+            guidance=dict(key.guidance) or None,
+            negative_prompt=key.negative_prompt,
             card=card,
         )
 

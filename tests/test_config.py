@@ -117,3 +117,12 @@ def test_parse_size(text, size):
 def test_parse_size_rejects(text):
     with pytest.raises(InputError):
         parse_size(text)
+
+
+def test_guidance_is_a_table_of_numbers(tmp_path):
+    (tmp_path / "nava.toml").write_text("guidance = { s_v = 4, s_t = 2.5 }\n")
+    s = load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")
+    assert s.guidance == {"s_v": 4.0, "s_t": 2.5}
+    (tmp_path / "nava.toml").write_text('guidance = { s_v = "high" }\n')
+    with pytest.raises(InputError, match="guidance must be a table of numbers"):
+        load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")

@@ -72,6 +72,9 @@ def test_render_gives_the_directors_clip(weights):
     assert continued.frames.shape == clip.frames.shape
     with pytest.raises(NavaError, match="unknown guidance"):
         engine.render(shot(guidance={"cfg": 4.0}))
+    assert np.array_equal(engine.render(shot()).frames, clip.frames)  # deterministic
+    other = engine.render(shot(negative_prompt="模糊，低质量"))  # the UNCOND pass sees it
+    assert not np.array_equal(other.frames, clip.frames)
 
 
 @pytest.mark.slow

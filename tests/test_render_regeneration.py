@@ -87,3 +87,26 @@ def test_a_given_first_frame_is_in_the_key_and_starts_the_shot(tmp_path):
     assert sum(r > 0.98 for r in ramp) >= 8  # the still's red ramp shows between the card's panels
     Image.fromarray(255 - still).save(tmp_path / "still.png")
     assert render(director(sb)).rendered == ["c", "d"]
+
+
+def test_guidance_and_negative_prompt_from_the_config_reach_the_engine_and_the_keys(tmp_path):
+    from nava_director.engines.animatic import AnimaticEngine
+
+    sb = first_render(tmp_path)
+    (tmp_path / "nava.toml").write_text('guidance = { s_v = 4.0 }\nnegative_prompt = "模糊"\n', encoding="utf-8")
+    seen = []
+    original = AnimaticEngine.render
+
+    def spy(self, request, progress=None):
+        seen.append((tuple(request.guidance.items()), request.negative_prompt))
+        return original(self, request, progress)
+
+    AnimaticEngine.render = spy
+    try:
+        report = render(director(sb))
+    finally:
+        AnimaticEngine.render = original
+    assert sorted(report.rendered) == ["a", "b", "c", "d", "e"]  # both are in every key
+    assert set(seen) == {((("s_v", 4.0),), "模糊")}
+    (tmp_path / "nava.toml").unlink()
+    assert render(director(sb)).rendered == []  # back to the engine's defaults: the first takes again

@@ -36,6 +36,7 @@ class ShotRequest:
     steps: int
     first_frame: np.ndarray | None = None  # uint8 [H,W,3], the continued/given first frame
     guidance: dict[str, float] | None = None  # s_v, s_a, s_va, s_aa, s_t; None: engine defaults
+    negative_prompt: str | None = None  # None: the engine's own
     # what an animatic draws on its card; engines that synthesise from the caption ignore it
     card: dict[str, str] = field(default_factory=dict)
 

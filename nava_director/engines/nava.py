@@ -53,6 +53,7 @@ class NavaEngine:
             guidance=guidance,
             first_frame=request.first_frame,
             progress=progress,
+            **({"negative_prompt": request.negative_prompt} if request.negative_prompt is not None else {}),
         )
         with _engine_errors():
             clip = self.pipeline.generate(generate)

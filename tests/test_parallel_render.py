@@ -189,7 +189,8 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
         "--json",
     ]
     reports = {}
-    for name, ranks in (("one", []), ("sp2", ["--gpus", "2", "--sp", "2"])):
+    runs = (("one", []), ("sp2", ["--gpus", "2", "--sp", "2"]), ("2x2", ["--gpus", "4", "--sp", "2"]))
+    for name, ranks in runs:
         command = [
             sys.executable,
             "-c",
@@ -209,14 +210,17 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
         assert done.returncode == 0, done.stderr[-3000:]
         reports[name] = json.loads(done.stdout)
     assert reports["sp2"]["rendered"] == reports["one"]["rendered"] == ["a", "b", "c", "d", "e"]
+    assert reports["2x2"]["rendered"] == ["a", "b", "c", "d", "e"]
     assert set(reports["sp2"]["ranks"].values()) == {0}  # one group of two ranks renders every chain
+    assert set(reports["2x2"]["ranks"].values()) == {0, 2}  # two groups of two, led by ranks 0 and 2
     for shot in "abcde":  # the sharded DiT computes the same latents: identical frames and sound
         folder1, meta1, pngs1 = _take(tmp_path / "one", shot)
-        folder2, meta2, pngs2 = _take(tmp_path / "sp2", shot)
-        assert meta1 == meta2, shot
-        for png1, png2 in zip(pngs1, pngs2):
-            np.testing.assert_array_equal(png1, png2)
-        np.testing.assert_array_equal(_decode(folder1 / "clip.mp4")[1], _decode(folder2 / "clip.mp4")[1])
+        for split in ("sp2", "2x2"):
+            folder2, meta2, pngs2 = _take(tmp_path / split, shot)
+            assert meta1 == meta2, (shot, split)
+            for png1, png2 in zip(pngs1, pngs2):
+                np.testing.assert_array_equal(png1, png2)
+            np.testing.assert_array_equal(_decode(folder1 / "clip.mp4")[1], _decode(folder2 / "clip.mp4")[1])
 
 
 @pytest.mark.slow

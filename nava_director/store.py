@@ -67,6 +67,10 @@ class Manifest(BaseModel):
     def shot(self, shot_id: str) -> ShotEntry:
         return self.shots.setdefault(shot_id, ShotEntry())
 
+    def unlocked_with_takes(self, shot_ids: list[str]) -> list[str]:
+        """Those of ``shot_ids`` (in their order) that have takes and are not locked."""
+        return [s for s in shot_ids if (entry := self.shots.get(s)) and entry.takes and not entry.locked]
+
 
 class Failure(BaseModel):
     shot: str

@@ -77,8 +77,7 @@ def plan(
         settings = load_settings(storyboard, flags)
         render_plan = make_plan(load_storyboard(storyboard))
         manifest = Project(settings.project_dir(storyboard)).manifest()
-        with_takes = [job.shot for job in render_plan.film
-                      if (entry := manifest.shots.get(job.shot)) and entry.takes and not entry.locked]
+        with_takes = manifest.unlocked_with_takes([job.shot for job in render_plan.film])
         return render_plan, settings, plan_writer(settings.rewriter, settings, manifest.writer, with_takes)
 
     render_plan, settings, writers = run(build, debug=debug, as_json=as_json)

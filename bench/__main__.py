@@ -70,7 +70,9 @@ def benchmarks() -> dict[str, Benchmark]:
     tiny_case = ForwardCase(width=64, height=64, frames=5, audio_tokens=4, text_tokens=8, speakers=1)
     return {
         "load": Benchmark("load", quick=None, tiny=dict(config=tiny_model)),
-        "forward": Benchmark("forward", quick=dict(quick=True, rounds=5), tiny=dict(config=tiny_model, case=tiny_case, rounds=1)),
+        "forward": Benchmark(
+            "forward", quick=dict(quick=True, rounds=5), tiny=dict(config=tiny_model, case=tiny_case, rounds=1)
+        ),
         "rerender": Benchmark("rerender", tiny=dict(shots=10, repeats=1)),
         "join": Benchmark("join", quick=dict(width=320, height=176), tiny=dict(clips=3, width=64, height=32)),
         "gpu_paper": Benchmark("gpu_paper"),

@@ -188,6 +188,7 @@ class Ranks:
             run.manifest.shots.update(outcome.entries)
             run.chosen.update(outcome.chosen)
             run.report.ranks.update(outcome.ranks)
+            run.report.new_takes.update(theirs.new_takes)
         run.report.ranks.update(own.ranks)
         order = {job.shot: i for i, job in enumerate(run.director.plan.jobs)}
         for name in ("rendered", "reused", "stale", "locked"):

@@ -304,11 +304,15 @@ class _Run:
         rendered = False
         if self.selected(job):
             start = self.options.seed if self.options.seed is not None else job.seed
+            before = {t.n for t in takes}
             for seed in new_seeds(takes, key.value, start, self.options.takes or 1, self.options.seed is not None):
                 if not any(t.key == key.value and t.seed == seed for t in takes):
                     takes.append(self.render_take(job, caption, key, seed, upstream))
                     rendered = True
             chosen = choose(takes, entry, key.value, job.seed)
+            made = [t.n for t in takes if t.n not in before and t is not chosen]
+            if made:
+                self.report.new_takes[job.shot] = made
         if chosen is None:
             chosen = self.render_take(job, caption, key, job.seed, upstream)
             rendered = True

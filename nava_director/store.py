@@ -94,6 +94,7 @@ class Report(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     film: dict[str, Any] | None = None
     ranks: dict[str, int] = Field(default_factory=dict)  # --gpus: shot -> the rank that led its render
+    new_takes: dict[str, list[int]] = Field(default_factory=dict)  # --takes: shot -> the takes made, not in the film
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def test_three_new_takes_with_distinct_seeds(sb):
     assert [t.seed for t in takes] == [5, 6, 7, 8]  # the storyboard's seed 5, then the next unused
     assert len({t.clip.read_bytes() for t in takes}) == 4
     assert states(sb)["c"].chosen.n == 1  # new takes do not change the film until picked
+    assert report.new_takes == {"c": [2, 3, 4]}  # what the summary tells the director to pick from
 
 
 def test_explicit_seeds(sb):

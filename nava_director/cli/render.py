@@ -82,6 +82,9 @@ def _summary(report: Report) -> Table:
         error = first_with.setdefault(failure.error, failure.shot)
         said = failure.error if error == failure.shot else f"the same error as {error}"
         table.add_row("[red]failed[/]", f"{failure.shot}: {said}")
+    for shot_id, numbers in report.new_takes.items():
+        takes = ", ".join(f"{n:03d}" for n in numbers)
+        table.add_row("new takes", f"{shot_id}: {takes} (not in the film until you `pick` one)")
     if report.film:
         table.add_row("film", str(report.film.get("path", "")))
     elif report.failed:

@@ -76,7 +76,7 @@ class CheckpointFile(Mapping):
 
         try:
             handle = safe_open(self.path, framework="pt")
-            raw = {_strip(k): k for k in handle.keys()}
+            raw = self._by_model_key(handle.keys())
             shapes = {k: tuple(handle.get_slice(r).get_shape()) for k, r in raw.items()}
         except Exception as exc:
             raise WeightsError(
@@ -90,8 +90,18 @@ class CheckpointFile(Mapping):
             state = state["state_dict"]
         if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise WeightsError(f"{WHAT}: {self.path} holds no state dict of tensors")
-        raw = {_strip(k): k for k in state}
+        raw = self._by_model_key(state)
         return raw, {k: tuple(state[r].shape) for k, r in raw.items()}, state.__getitem__
+
+    def _by_model_key(self, raw_keys) -> dict[str, str]:
+        """model key -> the file's key; a file holding a key with and without ``backbone.`` is refused."""
+        raw: dict[str, str] = {}
+        for key in raw_keys:
+            if (model_key := _strip(key)) in raw:
+                raise WeightsError(f"{WHAT}: {self.path} holds {raw[model_key]!r} and {key!r}: which one is meant?",
+                                   hint="keep one copy of each tensor in the checkpoint")
+            raw[model_key] = key
+        return raw
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return dict(self._shapes)

@@ -91,6 +91,14 @@ def test_truncated_file_names_the_file(tmp_path, released, name):
         CheckpointFile(path)
 
 
+@pytest.mark.parametrize("name", ["NAVA.safetensors", "NAVA.ckpt"])
+def test_a_key_with_and_without_the_prefix_is_refused(tmp_path, released, name):
+    key = next(iter(released))
+    path = write(tmp_path, name, {**released, key.removeprefix("backbone."): released[key].clone()})
+    with pytest.raises(WeightsError, match="which one is meant"):
+        CheckpointFile(path)
+
+
 def test_missing_file_and_non_checkpoint(tmp_path):
     with pytest.raises(WeightsError, match="no file at"):
         CheckpointFile(tmp_path / "absent.safetensors")

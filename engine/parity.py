@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 from contextlib import nullcontext
@@ -47,6 +48,34 @@ class ModeCall:
     clean_first_frame: bool = False
 
 
+def parse_mode(text: str, described: dict[str, str]) -> ModeCall:
+    """A mode's call from the fixture's own words for it (``modes`` in the json): the reference's
+    keyword arguments as it writes them, e.g. ``spk_embed=None``, ``masking_modality=True``,
+    ``vid=None``, or ``as cond_spk but first_frame_is_clean=True``."""
+    base = ModeCall()
+    if (match := re.match(r"as (\w+) but", text)) and match.group(1) in described:
+        base = parse_mode(described[match.group(1)], described)
+    if re.search(r"spk_embed=None", text):
+        speaker = None
+    elif re.search(r"spk_embed=zeros", text):
+        speaker = "null"
+    elif re.search(r"spk_embed=in\.spk_embed", text):
+        speaker = "real"
+    else:
+        speaker = base.speaker
+    flag = {name: re.search(rf"{name}=(True|False)", text) for name in ("masking_modality", "first_frame_is_clean")}
+    return ModeCall(
+        video=base.video and not re.search(r"\bvid=None", text),
+        audio=base.audio and not re.search(r"\baudio=None", text),
+        speaker=speaker,
+        modality_mask=flag["masking_modality"].group(1) == "True" if flag["masking_modality"] else base.modality_mask,
+        clean_first_frame=(
+            flag["first_frame_is_clean"].group(1) == "True" if flag["first_frame_is_clean"] else base.clean_first_frame
+        ),
+    )
+
+
+# the shared fixture's modes, as its descriptions read (tests check the parser against this)
 MODES = {
     "cond_spk": ModeCall(),
     "cond_nospk": ModeCall(speaker=None),
@@ -73,6 +102,9 @@ class ParityFixture:
     def modes(self) -> list[str]:
         return list(self.meta["modes"])
 
+    def call(self, mode: str) -> ModeCall:
+        return parse_mode(self.meta["modes"][mode], self.meta["modes"])
+
     def model(self, dtype: torch.dtype) -> WanAVModel:
         with torch.device("meta"):
             model = WanAVModel(self.config)
@@ -80,7 +112,7 @@ class ParityFixture:
         return load_state(model, weights, dtype=dtype, device=self.device, source=str(self.path)).eval()
 
     def run(self, model: WanAVModel, mode: str) -> AVPrediction:
-        call, x = MODES[mode], {k: v.to(self.device) for k, v in self.tensors.items() if k.startswith("in.")}
+        call, x = self.call(mode), {k: v.to(self.device) for k, v in self.tensors.items() if k.startswith("in.")}
         video, audio, t = x["in.vid"][None], x["in.audio"][None], x["in.t"]
         speaker = None
         if call.speaker is not None:
@@ -125,11 +157,13 @@ def check_fixture(path: str | Path, group=None, device: torch.device | str = "cp
     fp32, bf16 = fixture.model(torch.float32), fixture.model(torch.bfloat16)
     results = []
     for mode in fixture.modes:
-        if mode not in MODES:
-            results.append(ModeResult(mode, float("nan"), float("nan"), note="unknown mode"))
-            continue
         with _split(fp32, group), _split(bf16, group):
             got32, got16 = fixture.outputs(fixture.run(fp32, mode)), fixture.outputs(fixture.run(bf16, mode))
+        missing = [k for k in (*(f"out.{mode}.{k}" for k in got32), *(f"out_bf16.{mode}.{k}" for k in got16))
+                   if k not in fixture.tensors]
+        if missing:  # the description and the stored outputs disagree: say so rather than guess
+            results.append(ModeResult(mode, float("nan"), float("nan"), note=f"no {', '.join(missing)} in the fixture"))
+            continue
         want32 = {k: fixture.tensors[f"out.{mode}.{k}"] for k in got32}
         want16 = {k: fixture.tensors[f"out_bf16.{mode}.{k}"] for k in got16}
         max_abs = max(float((got32[k] - want32[k]).abs().max()) for k in got32)

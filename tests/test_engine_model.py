@@ -55,6 +55,7 @@ def test_state_dict_is_the_released_checkpoints():
 def test_fixture_config_is_the_tiny_preset(fixture):
     assert fixture.config == ModelConfig.preset("tiny")
     assert set(fixture.modes) == set(MODES)
+    assert {mode: fixture.call(mode) for mode in fixture.modes} == MODES  # read from the json's own words
 
 
 @pytest.mark.parametrize("mode", list(MODES))

@@ -49,6 +49,30 @@ def test_perturbed_reference_fails(tmp_path):
     assert next(line for line in lines if line.startswith("cond_nospk ")).endswith("FAIL")
 
 
+def test_a_fixture_with_other_mode_names_is_read_from_its_descriptions(tmp_path):
+    """Modes are called as the json describes them, whatever their names; a bf16 output that
+    moved fails the bf16 column; a mode without stored outputs is said, not guessed."""
+    meta = json.loads(FIXTURE.with_suffix(".json").read_text())
+    renamed = {"mmask_spk": "masked_with_voice", "video_only": "picture_alone"}
+    meta["modes"] = {renamed.get(k, k): v for k, v in meta["modes"].items()}
+    meta["modes"]["undocumented"] = "spk_embed=None, masking_modality=True."
+    tensors = {}
+    for key, value in load_file(FIXTURE).items():
+        for old, new in renamed.items():
+            key = key.replace(f".{old}.", f".{new}.")
+        tensors[key] = value
+    tensors["out_bf16.cond_nullspk.video"] = tensors["out_bf16.cond_nullspk.video"] * 1.5
+    copy = tmp_path / "renamed.safetensors"
+    save_file(tensors, copy)
+    copy.with_suffix(".json").write_text(json.dumps(meta))
+    run = parity(copy)
+    lines = dict(line.split(" ", 1) for line in run.stdout.strip().splitlines()[:-1])
+    assert run.returncode == 1 and run.stdout.strip().splitlines()[-1] == "7/9 modes within tolerance"
+    assert lines["masked_with_voice"].endswith(" ok") and lines["picture_alone"].endswith(" ok")
+    assert lines["cond_nullspk"].endswith("FAIL") and "max_abs=" in lines["cond_nullspk"]
+    assert "no out.undocumented" in lines["undocumented"]
+
+
 def test_params_key_map():
     run = parity("--params", SHARED_FIXTURES / "nava_6b_params.json")
     assert run.returncode == 0, run.stdout + run.stderr

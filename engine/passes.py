@@ -25,7 +25,22 @@ from engine.guidance import GuidanceScales, Passes
 from engine.model.wan_av import SpeakerSlots, WanAVModel
 
 SPEAKER_DIM = 192
-TOKEN_BUDGET = 1 << 16  # joint tokens per DiT call; passes beyond it run in further calls
+TOKEN_BUDGET = 1 << 16  # joint tokens per DiT call on the CPU; passes beyond it run in further calls
+ACTIVATION_SHARE = 0.5  # of the accelerator's free memory that one call's activations may take
+
+
+def tokens_per_call(model: WanAVModel) -> int:
+    """Joint tokens one DiT call may hold: on a GPU what its free memory allows (each token's
+    live activations at the widest point of a block: the residual stream, its normed and
+    modulated copies, q/k/v/o, its per-token modulation e and e0 (7 x dim) and the FFN's
+    hidden layer, in the run dtype), else TOKEN_BUDGET."""
+    device = _device(model)
+    if device.type != "cuda":
+        return TOKEN_BUDGET
+    free, _ = torch.cuda.mem_get_info(device)
+    c = model.config
+    per_token = (15 * c.dim + 2 * c.ffn_dim) * torch.finfo(model.dtype).bits // 8
+    return max(1, int(free * ACTIVATION_SHARE) // per_token)
 
 
 class Pass(Enum):
@@ -62,11 +77,13 @@ class GuidedPasses:
         conditioning: Conditioning,
         scales: GuidanceScales,
         first_frame_clean: bool = False,
-        token_budget: int = TOKEN_BUDGET,
+        token_budget: int | None = None,
     ):
+        """``token_budget``: joint tokens per DiT call (None: :func:`tokens_per_call`); the passes of a
+        step are batched into as few calls as it allows."""
         self.model = model
         self.first_frame_clean = first_frame_clean
-        self.token_budget = token_budget
+        self.token_budget = token_budget if token_budget is not None else tokens_per_call(model)
         self.passes = [Pass.COND, Pass.UNCOND]
         if scales.align:
             self.passes.append(Pass.ALIGN)

@@ -195,6 +195,21 @@ def test_passes_run_in_smaller_batches_when_the_budget_says_so(tiny_dit, budget)
             torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=1e-5)
 
 
+def test_tokens_per_call_follow_the_gpus_free_memory(tiny_dit, monkeypatch):
+    from types import SimpleNamespace
+
+    from engine import passes
+
+    assert passes.tokens_per_call(tiny_dit) == passes.TOKEN_BUDGET  # on the CPU: the fixed budget
+    on_gpu = SimpleNamespace(config=tiny_dit.config, dtype=torch.bfloat16)
+    monkeypatch.setattr(passes, "_device", lambda model: torch.device("cuda", 0))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (80 * 2**30, 141 * 2**30))
+    per_token = (15 * 64 + 2 * 128) * 2  # the tiny config in bf16
+    assert passes.tokens_per_call(on_gpu) == int(80 * 2**30 * passes.ACTIVATION_SHARE) // per_token
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (0, 141 * 2**30))
+    assert passes.tokens_per_call(on_gpu) == 1  # nothing free: one pass per call, never zero
+
+
 def test_scales_from_a_mapping():
     from engine.errors import EngineError
 

@@ -108,6 +108,24 @@ def test_the_first_frame_is_placed_at_scale_one_where_the_crop_takes_it_back():
     assert _fit_image(still, (56, 40), generation).shape == (64, 64, 3)
 
 
+def test_offloaded_encoders_visit_the_device_only_to_encode(weights, monkeypatch):
+    import engine.pipeline as pipeline_module
+
+    moves = []
+    real = pipeline_module._on
+
+    def recording(module, device, offload):
+        moves.append((type(module).__name__, str(device), offload))
+        return real(module, device, offload)
+
+    monkeypatch.setattr(pipeline_module, "_on", recording)
+    offloading = NAVAPipeline.from_pretrained(weights, offload=True)
+    assert next(offloading.text_encoder.model.parameters()).device.type == "cpu"  # waits on the CPU
+    offloading.generate(GenerateRequest(PROMPT, [None], width=64, height=32, frames=5, steps=1))
+    assert [(name, offload) for name, _, offload in moves] == [("UMT5EncoderModel", True), ("ReDimNet", True)]
+    assert next(offloading.speaker.model.parameters()).device.type == "cpu"  # and is back there after
+
+
 def test_bad_requests_are_engine_errors(pipeline, voice):
     with pytest.raises(EngineError, match="2 voices for 1 speech span"):
         pipeline.generate(GenerateRequest(PROMPT, [voice, voice], width=64, height=32, frames=5, steps=1))

@@ -35,7 +35,11 @@ ShotOpt = Annotated[
     list[str] | None,
     typer.Option("--shot", help="Make new takes of this shot (repeatable).", show_default=False),
 ]
-TakesOpt = Annotated[int | None, typer.Option("--takes", help="New takes per shot.", show_default=False)]
+TakesOpt = Annotated[
+    int | None,
+    typer.Option("--takes", help="New takes per shot; the film keeps its take until you `pick` one.",
+                 show_default=False),
+]
 SeedOpt = Annotated[
     int | None,
     typer.Option("--seed", help="Seed of the first new take (default: the next unused).", show_default=False),

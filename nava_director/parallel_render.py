@@ -7,13 +7,14 @@ split over its K ranks (Ulysses sequence parallel, ``engine.parallel``); the gro
 the continuation chains out (``chains.assign``), so a continued shot always renders after
 its upstream take, on the same group.
 
-One writer for what the run decides: rank 0 holds the project lock, cleans, writes the
-captions, and at the end merges every group's outcome into the manifest, cuts the film
-and writes report.json. A group's first rank (its leader) makes the decisions for its
-shots exactly as a one-process run does and writes its takes through the store's atomic
-take writing (each shot belongs to one group, so take numbers never race); the other
-ranks of the group receive each request from their leader and render it with it.
-CPU ranks talk over gloo; GPU ranks run the DiT's collectives over NCCL.
+One writer to the project folder: rank 0. It holds the project lock, cleans, writes the
+captions and every take, and at the end merges every group's outcome into the manifest,
+cuts the film and writes report.json. A group's first rank (its leader) makes the
+decisions for its shots exactly as a one-process run does, reading the folder as usual,
+and hands each finished clip to rank 0, which writes it as a take (:class:`TakeServer`,
+one thread per other leader) and hands the take back; the other ranks of the group
+receive each request from their leader and render it with it. CPU ranks talk over gloo;
+GPU ranks run the DiT's collectives over NCCL.
 """
 
 from __future__ import annotations
@@ -94,6 +95,69 @@ class GroupEngine:
         _broadcast(None, self.leader, self.group)
 
 
+class RemoteTakes:
+    """A group leader's view of the project: reads go to the folder, takes are written by rank 0."""
+
+    def __init__(self, project, link):
+        self.project, self.link = project, link
+
+    def __getattr__(self, name: str):
+        return getattr(self.project, name)
+
+    def add_take(self, *args, **kwargs) -> Take:
+        import torch.distributed as dist
+
+        dist.send_object_list([(args, kwargs)], dst=0, group=self.link)
+        box = [None]
+        dist.recv_object_list(box, src=0, group=self.link)
+        outcome, value = box[0]
+        if outcome == "error":
+            raise NavaError(f"rank 0 could not write the take: {value}")
+        return value
+
+    def close(self) -> None:
+        """Tell rank 0 that this leader writes no more takes."""
+        import torch.distributed as dist
+
+        dist.send_object_list([None], dst=0, group=self.link)
+
+
+class TakeServer:
+    """Rank 0's side of :class:`RemoteTakes`: a thread per other group leader writes the takes
+    it sends (each shot belongs to one group, so take numbers never race) until it closes."""
+
+    def __init__(self, project, links: dict[int, object]):
+        import threading
+
+        self.project = project
+        self.threads = [threading.Thread(target=self._serve, args=(leader, link), daemon=True)
+                        for leader, link in links.items()]
+
+    def __enter__(self) -> TakeServer:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for thread in self.threads:
+            thread.join()
+
+    def _serve(self, leader: int, link) -> None:
+        import torch.distributed as dist
+
+        while True:
+            box = [None]
+            dist.recv_object_list(box, src=leader, group=link)
+            if box[0] is None:
+                return
+            args, kwargs = box[0]
+            try:
+                reply = ("ok", self.project.add_take(*args, **kwargs))
+            except Exception as error:  # noqa: BLE001 - the leader records it as the shot's failure
+                reply = ("error", f"{type(error).__name__}: {error}")
+            dist.send_object_list([reply], dst=leader, group=link)
+
+
 def follow(engine: Engine, group, leader: int) -> None:
     """A follower: render every request the leader sends (its share of the DiT), until None."""
     while (request := _broadcast(None, leader, group)) is not None:
@@ -122,6 +186,10 @@ class Ranks:
             (dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups
         ]
         self.compute, self.group_control = groups[self.topology.group]
+        leaders = [members[0] for members in self.topology.groups]
+        self.take_links = {leader: dist.new_group([0, leader], backend="gloo") for leader in leaders if leader != 0}
+        if self.topology.is_leader and self.topology.rank != 0:
+            director.project = RemoteTakes(director.project, self.take_links[self.topology.rank])
         if sp > 1:
             director.engine.split_over(self.compute)
         self.shots = assign(director.plan, len(self.topology.groups))[self.topology.group]
@@ -137,7 +205,9 @@ class Ranks:
                 nonlocal shared
                 _broadcast((run.manifest, run.captions), 0, self.control)
                 shared = True
-                self.merge(run, self.lead(run))
+                with TakeServer(self.director.project, self.take_links):
+                    own = self.lead(run)
+                self.merge(run, own)
 
             try:
                 return render(self.director, self.options, progress, run_shots=run_shots)
@@ -149,7 +219,11 @@ class Ranks:
             return None
         manifest, captions = start
         if self.topology.is_leader:
-            self._gather(self.lead(_Run(self.director, self.options, progress, manifest, captions)))
+            try:
+                outcome = self.lead(_Run(self.director, self.options, progress, manifest, captions))
+            finally:
+                self.director.project.close()  # rank 0 stops waiting for this group's takes
+            self._gather(outcome)
         else:
             follow(self.director.engine, self.group_control, self.topology.leader)
             self._gather(None)

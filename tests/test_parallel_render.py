@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import av
 import numpy as np
@@ -17,9 +18,10 @@ from PIL import Image
 from storyboard_project import ROOT, SIZE, cli, director, make_storyboard
 
 from nava_director.chains import assign, chains
-from nava_director.errors import InputError
+from nava_director.errors import InputError, NavaError
 from nava_director.parallel_render import Topology, render_on_gpus
 from nava_director.render import RenderOptions
+from nava_director.store import Project
 
 
 def test_chains_stay_whole_and_are_shared_out_by_length(tmp_path):
@@ -234,3 +236,45 @@ def test_a_locked_project_stops_every_rank_with_rank_0s_error(tmp_path):
     assert done.returncode == 1
     assert f"another nava-director process (pid {os.getpid()}) is using" in done.stderr
     assert not (tmp_path / "p" / "shots").exists()
+
+
+def _take_link_ranks(rank: int, init_file: str, root: str, elsewhere: str) -> None:
+    """Rank 1 hands two takes (and one it cannot have written) to rank 0, which writes them."""
+    import torch.distributed as dist
+
+    from nava_director.engines.base import Clip
+    from nava_director.parallel_render import RemoteTakes, TakeServer
+    from nava_director.store import Project
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    link = dist.new_group([0, 1], backend="gloo")
+    try:
+        if rank == 0:
+            with TakeServer(Project(Path(root)), {1: link}):
+                pass  # serves until rank 1 closes
+            return
+        frames = np.full((5, 16, 16, 3), 90, np.uint8)
+        clip = Clip(frames=frames, audio=np.zeros((2, 10_000), np.float32), sample_rate=48_000, fps=24)
+        remote = RemoteTakes(Project(Path(elsewhere)), link)
+        first = remote.add_take("s1", "k" * 32, 7, clip, {}, {"render_s": 0.1})
+        second = remote.add_take("s1", "k" * 32, 8, clip, {}, {"render_s": 0.1})
+        assert (first.n, second.n) == (1, 2) and first.folder.is_relative_to(root), first
+        try:
+            remote.add_take("s2", "k" * 32, 7, None, {}, {})  # no clip: rank 0 fails, the leader is told
+        except NavaError as error:
+            assert "rank 0 could not write the take" in str(error)
+        else:
+            raise AssertionError("a failed write was not reported")
+        remote.close()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_group_leaders_hand_their_takes_to_rank_0_which_writes_them(tmp_path):
+    import torch.multiprocessing as mp
+
+    root, elsewhere = tmp_path / "project", tmp_path / "leader-view"
+    mp.spawn(_take_link_ranks, args=(str(tmp_path / "init"), str(root), str(elsewhere)), nprocs=2)
+    takes = Project(root).takes("s1")
+    assert [(t.n, t.seed) for t in takes] == [(1, 7), (2, 8)]
+    assert not elsewhere.exists()  # the leader wrote nothing itself

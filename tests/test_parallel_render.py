@@ -278,3 +278,16 @@ def test_group_leaders_hand_their_takes_to_rank_0_which_writes_them(tmp_path):
     takes = Project(root).takes("s1")
     assert [(t.n, t.seed) for t in takes] == [(1, 7), (2, 8)]
     assert not elsewhere.exists()  # the leader wrote nothing itself
+
+
+@pytest.mark.slow
+def test_a_group_the_heads_cannot_split_over_stops_the_run_once_up_front(tmp_path):
+    from engine.make_tiny_weights import make_tiny_weights
+
+    weights = make_tiny_weights(tmp_path / "weights")  # 2 attention heads
+    sb = make_storyboard(tmp_path)
+    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "1", "--gpus", "3", "--sp", "3"]
+    done = cli("render", str(sb), *flags, check=False)
+    assert done.returncode != 0
+    assert done.stderr.count("2 attention heads do not split over a group of 3 ranks") == 1, done.stderr
+    assert not list((tmp_path / "sb.nava").glob("shots/*/take-*/meta.json"))  # nothing rendered

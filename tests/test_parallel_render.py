@@ -286,7 +286,8 @@ def test_a_group_the_heads_cannot_split_over_stops_the_run_once_up_front(tmp_pat
 
     weights = make_tiny_weights(tmp_path / "weights")  # 2 attention heads
     sb = make_storyboard(tmp_path)
-    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "1", "--gpus", "3", "--sp", "3"]
+    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "1"]
+    flags += ["--gpus", "3", "--sp", "3"]
     done = cli("render", str(sb), *flags, check=False)
     assert done.returncode != 0
     assert done.stderr.count("2 attention heads do not split over a group of 3 ranks") == 1, done.stderr

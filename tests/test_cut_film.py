@@ -14,6 +14,7 @@ import pytest
 
 from nava_director.cut import CutSettings, CutShot, cut_film, write_clip
 from nava_director.cut.clipfile import read_audio
+from nava_director.cut.loudness import true_peak_db
 from nava_director.engines.base import Clip
 
 FPS, RATE, FRAMES = 24, 48_000, 49
@@ -83,6 +84,20 @@ def test_streams_rate_and_length(plain):
 def test_clips_that_agree_are_stream_copied(plain, takes):
     assert plain.stream_copied and not plain.reused
     assert video_packets(plain.paths["mp4"]) == [p for n in COLORS for p in video_packets(takes[n])]
+
+
+def test_a_peaky_mix_is_limited_below_minus_one_dbtp_in_the_decoded_film(tmp_path):
+    """Sparse clicks over a quiet bed: raising it to -16 LUFS would push the clicks far over
+    full scale, so the limiter must hold them; checked on the AAC the film carries."""
+    clip = take("a")
+    rng = np.random.default_rng(0)
+    bed = (0.01 * rng.standard_normal(clip.audio.shape[1])).astype(np.float32)
+    bed[:: RATE // 8] = 0.9  # eight clicks a second
+    path = write_clip(Clip(clip.frames, np.stack([bed, bed]), RATE, FPS), tmp_path / "peaky.mp4")
+    film = cut_film([CutShot("a", path, FRAMES, FPS)], tmp_path / "film", CutSettings())
+    _, sound = decode(film.paths["mp4"])
+    assert pyloudnorm.Meter(RATE).integrated_loudness(sound.T.astype(np.float64)) == pytest.approx(-16, abs=1)
+    assert true_peak_db(sound) < -0.5  # -1 dBTP before encoding; AAC may overshoot by a fraction of a dB
 
 
 def test_loudness_is_normalised_to_the_target(plain, takes, tmp_path):

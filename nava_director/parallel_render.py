@@ -142,6 +142,11 @@ class TakeServer:
         for thread in self.threads:
             thread.join()
 
+    def serve(self) -> None:
+        """Write takes until every leader has closed (a rank 0 with nothing else to do)."""
+        self.__enter__()
+        self.__exit__()
+
     def _serve(self, leader: int, link) -> None:
         import torch.distributed as dist
 

@@ -250,8 +250,7 @@ def _take_link_ranks(rank: int, init_file: str, root: str, elsewhere: str) -> No
     link = dist.new_group([0, 1], backend="gloo")
     try:
         if rank == 0:
-            with TakeServer(Project(Path(root)), {1: link}):
-                pass  # serves until rank 1 closes
+            TakeServer(Project(Path(root)), {1: link}).serve()  # until rank 1 closes
             return
         frames = np.full((5, 16, 16, 3), 90, np.uint8)
         clip = Clip(frames=frames, audio=np.zeros((2, 10_000), np.float32), sample_rate=48_000, fps=24)

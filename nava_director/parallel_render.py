@@ -23,6 +23,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from nava_director.chains import assign
@@ -32,6 +33,11 @@ from nava_director.engines.base import Progress as StepProgress
 from nava_director.errors import InputError, NavaError
 from nava_director.render import Director, Progress, RenderOptions, _Run, render, status
 from nava_director.store import Report, ShotEntry, Take
+
+# How long a rank may wait on another over the control groups: for the next request of its
+# leader, the next take of a group, the outcome of the longest chain (hours on a slow GPU).
+# torch's default (30 min for gloo) would end a long render that is going well.
+WAIT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -183,16 +189,19 @@ class Ranks:
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         if not dist.is_initialized():
-            dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
+            dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo", timeout=WAIT)
         self.topology = Topology(dist.get_world_size(), dist.get_rank(), sp)
-        self.control = dist.new_group(backend="gloo")  # decisions and outcomes, as objects
+        self.control = dist.new_group(backend="gloo", timeout=WAIT)  # decisions and outcomes, as objects
         # every rank creates every group, in the same order (torch.distributed's rule)
         groups = [
-            (dist.new_group(members), dist.new_group(members, backend="gloo")) for members in self.topology.groups
+            (dist.new_group(members), dist.new_group(members, backend="gloo", timeout=WAIT))
+            for members in self.topology.groups
         ]
         self.compute, self.group_control = groups[self.topology.group]
         leaders = [members[0] for members in self.topology.groups]
-        self.take_links = {leader: dist.new_group([0, leader], backend="gloo") for leader in leaders if leader != 0}
+        self.take_links = {
+            leader: dist.new_group([0, leader], backend="gloo", timeout=WAIT) for leader in leaders if leader != 0
+        }
         if self.topology.is_leader and self.topology.rank != 0:
             director.project = RemoteTakes(director.project, self.take_links[self.topology.rank])
         if sp > 1:

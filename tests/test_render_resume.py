@@ -87,7 +87,10 @@ def test_killed_renders_resume_to_a_whole_film(tmp_path, point):
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     sb = make_storyboard(tmp_path)
     root = tmp_path / "sb.nava"
-    proc = subprocess.Popen(command(sb), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: a test run started in the background (a CI job, `cmd &`) hands its
+    # children SIGINT ignored, and Python then never turns it into KeyboardInterrupt
+    proc = subprocess.Popen(command(sb), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while proc.poll() is None and not (root / "shots" / "a").exists():  # the first shot: most of the run ahead
         time.sleep(0.002)
     assert proc.poll() is None, "the render ended before it could be interrupted"

@@ -211,9 +211,13 @@ class Director:
             card=card,
         )
 
-    def state(self, job: ShotJob, caption: CaptionResult, upstream: Take | None, entry: ShotEntry) -> ShotState:
-        """The shot's key and chosen take; a continued shot whose upstream has no take has no key."""
-        key = None if job.continue_from and upstream is None else self.key(job, caption, upstream)
+    def state(
+        self, job: ShotJob, caption: CaptionResult | None, upstream: Take | None, entry: ShotEntry
+    ) -> ShotState:
+        """The shot's key and chosen take. No key: a continued shot whose upstream has no take, or
+        a shot whose LLM caption is not written yet (`takes` asks no LLM); only a lock keeps a take then."""
+        unknown = caption is None or (job.continue_from and upstream is None)
+        key = None if unknown else self.key(job, caption, upstream)
         takes = self.project.takes(job.shot)
         return ShotState(job, key, choose(takes, entry, key.value if key else None, job.seed), takes, entry)
 
@@ -247,12 +251,7 @@ class Director:
         out = []
         for job in self.plan.jobs:
             upstream = chosen.get(job.continue_from) if job.continue_from else None
-            caption = captions.get(job.shot)
-            if caption is None:  # an LLM caption not written yet (`takes` asks no LLM): it renders anew
-                takes = self.project.takes(job.shot)
-                state = ShotState(job, None, None, takes, manifest.shot(job.shot))
-            else:
-                state = self.state(job, caption, upstream, manifest.shot(job.shot))
+            state = self.state(job, captions.get(job.shot), upstream, manifest.shot(job.shot))
             chosen[job.shot] = state.chosen
             out.append(state)
         return out

@@ -38,7 +38,7 @@ class NavaEngine:
             return f"{ENGINE_VERSION}-{weights_id(self.weights)}"
 
     def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
-        from engine.pipeline import GenerateRequest, GuidanceScales
+        from engine.pipeline import NEGATIVE_PROMPT, GenerateRequest, GuidanceScales
 
         with _engine_errors():
             guidance = GuidanceScales.from_mapping(request.guidance)
@@ -53,7 +53,7 @@ class NavaEngine:
             guidance=guidance,
             first_frame=request.first_frame,
             progress=progress,
-            **({"negative_prompt": request.negative_prompt} if request.negative_prompt is not None else {}),
+            negative_prompt=request.negative_prompt or NEGATIVE_PROMPT,
         )
         with _engine_errors():
             clip = self.pipeline.generate(generate)

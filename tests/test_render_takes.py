@@ -94,7 +94,10 @@ def test_takes_assume_the_steps_of_the_last_render(sb):
 def test_takes_asks_no_llm(sb):
     from dataclasses import replace
 
+    set_locked(director(sb), "c", True)
     rewriting = director(sb)
     rewriting.settings = replace(rewriting.settings, rewriter="vllm", vllm_url="http://127.0.0.1:9", vllm_model="q")
     found = {s.job.shot: s for s in status(rewriting)}  # no server answers there: none is asked
-    assert {s.status for s in found.values()} == {"stale"} and all(s.key is None for s in found.values())
+    assert all(s.key is None for s in found.values())
+    assert found.pop("c").status == "locked"  # a lock holds whatever the captions
+    assert {s.status for s in found.values()} == {"stale"}

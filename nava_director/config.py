@@ -28,6 +28,7 @@ ENGINES = ("auto", "nava", "animatic")
 REWRITERS = ("auto", "template", "vllm", "transformers")
 ENV_VARS = {"weights": "NAVA_WEIGHTS", "vllm_url": "NAVA_VLLM_URL", "vllm_python": "NAVA_VLLM_PYTHON"}
 PROJECT_CONFIG = "nava.toml"
+LOUDNESS_LUFS = (-60.0, -5.0)  # targets the cut can reach under its -1 dBTP ceiling
 PATH_KEYS = ("weights", "vllm_python", "out")  # resolved against the file that names them
 
 
@@ -85,10 +86,15 @@ def _coerce(key: str, value: Any, origin: str, base: Path | None) -> Any:
     if key == "size":
         return tuple(value) if isinstance(value, (tuple, list)) else parse_size(str(value))
     if key == "loudness":
+        low, high = LOUDNESS_LUFS
         try:
-            return float(value)
+            lufs = float(value)
         except (TypeError, ValueError):
-            raise InputError(f"{origin}: loudness {value!r} is not a number", hint="e.g. -16") from None
+            lufs = float("nan")
+        if isinstance(value, bool) or not low <= lufs <= high:  # nan and inf fail this too
+            raise InputError(f"{origin}: loudness {value!r} is not a number of LUFS from {low:g} to {high:g}",
+                             hint="e.g. -16 (streaming) or -23 (broadcast)")
+        return lufs
     if key == "crf":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 51:
             raise InputError(f"{origin}: crf {value!r} is not a whole number from 0 to 51", hint="e.g. 18")

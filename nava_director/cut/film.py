@@ -20,6 +20,7 @@ from nava_director.errors import InputError
 
 CUT_VERSION = 1  # bump when the cut's output changes for the same inputs
 FILM_RATES = (24, 25, 30)
+CEILING_DBTP = -1.0  # the film's true-peak ceiling, on the decoded AAC
 OUTPUTS = {"mp4": "film.mp4", "srt": "film.srt", "vtt": "film.vtt", "otio": "film.otio"}
 SIDECAR = "film.json"
 
@@ -134,7 +135,24 @@ def _sound(edit: Edit, frames: int, settings: CutSettings) -> np.ndarray:
         for p in edit.placements
     }
     sound = fit_length(mix(edit, pcm, SAMPLE_RATE), samples_for(frames, settings.fps))
-    return normalise(sound, SAMPLE_RATE, settings.loudness_lufs)
+    return _under_ceiling(sound, settings.loudness_lufs)
+
+
+def _under_ceiling(sound: np.ndarray, target_lufs: float, tries: int = 4) -> np.ndarray:
+    """The sound normalised to ``target_lufs`` with its true peak under CEILING_DBTP as it
+    decodes from the film's AAC: where the encoder overshoots, the limiter's ceiling is lowered
+    by the overshoot and the sound limited again (loudness kept; the ceiling wins over it)."""
+    from nava_director.cut.clipfile import SAMPLE_RATE, aac_round_trip
+    from nava_director.cut.loudness import normalise, true_peak_db
+
+    ceiling = CEILING_DBTP
+    for _ in range(tries):
+        out = normalise(sound, SAMPLE_RATE, target_lufs, ceiling)
+        over = true_peak_db(aac_round_trip(out)) - CEILING_DBTP
+        if over <= 0:
+            return out
+        ceiling -= over + 0.1
+    return out * np.float32(10 ** (-(over + 0.1) / 20))
 
 
 def _read_takes(edit: Edit) -> dict:

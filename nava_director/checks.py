@@ -141,7 +141,7 @@ def continuations(doc: YamlDoc, shot_ids: list[str]) -> None:
 
 
 def images(doc: YamlDoc, base: Path) -> None:
-    from PIL import Image, UnidentifiedImageError
+    from nava_director.still import FIX as STILL_FIX, still_problem
 
     for loc, shot in _shots(doc.root):
         image = shot.get("image")
@@ -151,11 +151,8 @@ def images(doc: YamlDoc, base: Path) -> None:
         if not path.is_file():
             doc.error((*loc, "image"), f"image {path} not found", "fix the path; it is relative to the storyboard")
             continue
-        try:
-            with Image.open(path) as im:
-                im.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            doc.error((*loc, "image"), f"{path} is not a readable image ({e})", "use a PNG or JPEG still")
+        if problem := still_problem(path):
+            doc.error((*loc, "image"), f"{path} {problem}", STILL_FIX)
 
 
 def dialogue(doc: YamlDoc, cast: set[str] | None) -> None:

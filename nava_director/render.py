@@ -176,10 +176,9 @@ class Director:
         if upstream is not None:
             pixels = read_png(upstream.last_frame)
         elif job.image is not None:
-            from PIL import Image
+            from nava_director.still import read_still
 
-            with Image.open(job.image) as image:
-                pixels = np.asarray(image.convert("RGB"))
+            pixels = read_still(job.image)
         else:
             return None
         return fit_image(pixels, *self.size)

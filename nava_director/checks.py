@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nava_director.spans import find_spans, unbalanced
-from nava_director.storyboard import MAX_SECONDS
+from nava_director.storyboard import MAX_SECONDS, RENDER_FPS, Storyboard
 from nava_director.yamldoc import Loc, YamlDoc
 
 MIN_SECONDS = 1
@@ -264,3 +264,28 @@ def speaking_rate(doc: YamlDoc) -> None:
             field = "dialogue" if "dialogue" in shot else "action"
             doc.warn((*loc, field), f"the speech of shot {shot.get('id')!r} takes about {needed:.1f} s "
                      f"to say, but the shot lasts {seconds:g} s", "lengthen the shot or shorten the lines", key=True)
+
+
+JOIN_FIELDS = ("transition_s", "audio_lead_s", "audio_lag_s", "transition")
+
+
+def joins(doc: YamlDoc, storyboard: Storyboard) -> None:
+    """Every shot's transitions, J/L cuts and fades fit it, by the cut's own rule
+    (:func:`~nava_director.cut.edit.join_problems`) on the lengths the shots will render.
+
+    Runs on the validated model (its numbers are known good). A problem is reported at the
+    shot's own join field, else at the next shot's (whose join eats into it), else at its
+    duration."""
+    from nava_director.cut.edit import CutShot, join_problems
+    from nava_director.plan import frames_for
+
+    shots = [shot for _, shot in storyboard.shots()]
+    cut = [CutShot(s.id, Path(), frames_for(s.duration), RENDER_FPS, continued=s.continue_from is not None,
+                   transition=s.transition, transition_s=s.transition_s, audio_lead_s=s.audio_lead_s,
+                   audio_lag_s=s.audio_lag_s) for s in shots]
+    locs = [loc for loc, _ in _shots(doc.root)]
+    raw = [shot for _, shot in _shots(doc.root)]
+    for i, what, fix in join_problems(cut, RENDER_FPS):
+        at = next(((locs[k], name) for k in (i, i + 1) if k < len(raw) for name in JOIN_FIELDS if name in raw[k]),
+                  (locs[i], "duration"))
+        doc.error((*at[0], at[1]), what, fix)

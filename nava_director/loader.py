@@ -117,6 +117,8 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
 
     schema = YamlDoc(doc.label, doc.root)
     model = schema.validate(Storyboard)
+    if model is not None and not any(d.severity == "error" for d in semantic + schema.diagnostics):
+        checks.joins(schema, model)  # needs every shot's numbers known good
     diagnostics = _ordered(semantic, schema.diagnostics, doc.label)
     if model is None or any(d.severity == "error" for d in diagnostics):
         raise StoryboardError(diagnostics)

@@ -53,10 +53,10 @@ def _file_hash(path: Path) -> str:
 
 
 def film_key(shots: list[CutShot], settings: CutSettings) -> str:
-    """The hash of every take file and every setting that shapes the film."""
-    parts = [
-        {**asdict(shot), "clip_path": str(shot.clip_path), "clip": _file_hash(Path(shot.clip_path))} for shot in shots
-    ]
+    """The hash of every take file and every setting that shapes the film: the takes' bytes,
+    never their paths (which name the project as the command was given it: ``./sb.nava``,
+    an absolute path, ``../sb.nava`` from another folder are one film)."""
+    parts = [{**asdict(shot), "clip_path": None, "clip": _file_hash(Path(shot.clip_path))} for shot in shots]
     blob = json.dumps({"v": CUT_VERSION, "shots": parts, "settings": asdict(settings)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

@@ -6,6 +6,8 @@ formatted in one place (``_common.run``).
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -21,4 +23,9 @@ from nava_director.cli import captions, plan, render, takes, validate  # noqa: E
 
 
 def main() -> None:
+    # a terminal or pipe that cannot show a character (PYTHONIOENCODING=ascii, a C locale)
+    # gets it escaped rather than an encode error in the middle of the output
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     app()

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from nava_director.config import load_settings
+from nava_director.settings import load_settings
 from nava_director.cut import CutSettings, CutShot, cut_film, write_clip
 from nava_director.cut.clipfile import read_audio
 from nava_director.cut.loudness import integrated_loudness, true_peak_db

@@ -13,8 +13,8 @@ from PIL import Image
 from storyboard_helpers import diagnostics_of, make_project
 from storyboard_project import director
 
-from nava_director.render import render
-from nava_director.still import read_still
+from nava_director.render.run import render
+from nava_director.storyboard.still import read_still
 
 GRADIENT = np.tile(np.linspace(0, 65535, 96).astype(np.uint16), (64, 1))  # black to white, left to right
 

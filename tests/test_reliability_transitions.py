@@ -11,8 +11,8 @@ from storyboard_helpers import diagnostics_of
 
 from nava_director.cut.edit import CutShot, join_problems, plan_edit
 from nava_director.errors import InputError
-from nava_director.loader import load_storyboard
-from nava_director.plan import frames_for
+from nava_director.storyboard.load import load_storyboard
+from engine.lengths import frames_for_seconds as frames_for
 
 HEAD = "scenes:\n  - id: s\n    shots:\n"
 

@@ -19,9 +19,9 @@ from storyboard_project import cli, make_storyboard
 
 from nava_director.captions.vllm import served_model
 from nava_director.captions.write import write_captions
-from nava_director.config import Settings
+from nava_director.settings import Settings
 from nava_director.errors import NavaError
-from nava_director.loader import load_storyboard
+from nava_director.storyboard.load import load_storyboard
 
 COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m"}
 NOT_OPENAI = {

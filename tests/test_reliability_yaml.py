@@ -7,8 +7,8 @@ import time
 import pytest
 from storyboard_helpers import diagnostics_of, make_project
 
-from nava_director.casting import read_casting
-from nava_director.yamldoc import ALIAS_BUDGET, MAX_DEPTH
+from nava_director.storyboard.casting import read_casting
+from nava_director.storyboard.yamldoc import ALIAS_BUDGET, MAX_DEPTH
 
 
 def _laughs(levels: int, width: int = 10, mapping: bool = False) -> str:

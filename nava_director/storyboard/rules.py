@@ -1,4 +1,4 @@
-"""The semantic checks of a storyboard (DESIGN §3), each a function adding diagnostics.
+"""The semantic rules of a storyboard, each a function adding diagnostics.
 
 They read the YAML tree itself, guarding every type, so that they run — and report at
 ``LINE:COL`` — even where the schema found other errors in the same file. The loader
@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from nava_director.spans import find_spans, unbalanced
-from nava_director.storyboard import MAX_SECONDS, RENDER_FPS, Storyboard
-from nava_director.yamldoc import Loc, YamlDoc
+from nava_director.storyboard.model import MAX_SECONDS, RENDER_FPS, Storyboard
+from nava_director.storyboard.spans import find_spans, unbalanced
+from nava_director.storyboard.yamldoc import Loc, YamlDoc
 
 MIN_SECONDS = 1
 MAX_SPEAKERS = 2  # distinct voices per shot NAVA was trained with
@@ -141,7 +141,7 @@ def continuations(doc: YamlDoc, shot_ids: list[str]) -> None:
 
 
 def images(doc: YamlDoc, base: Path) -> None:
-    from nava_director.still import FIX as STILL_FIX, still_problem
+    from nava_director.storyboard.still import FIX as STILL_FIX, still_problem
 
     for loc, shot in _shots(doc.root):
         image = shot.get("image")
@@ -277,7 +277,7 @@ def joins(doc: YamlDoc, storyboard: Storyboard) -> None:
     shot's own join field, else at the next shot's (whose join eats into it), else at its
     duration."""
     from nava_director.cut.edit import CutShot, join_problems
-    from nava_director.plan import frames_for
+    from engine.lengths import frames_for_seconds as frames_for
 
     shots = [shot for _, shot in storyboard.shots()]
     cut = [CutShot(s.id, Path(), frames_for(s.duration), RENDER_FPS, continued=s.continue_from is not None,

@@ -49,14 +49,14 @@ def test_the_ceiling_holds_on_the_decoded_film(tmp_path, kind, target):
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "100", "0", "-4", "-61", "loud", "", "1e999"])
 def test_a_loudness_target_out_of_range_is_refused_up_front(value):
-    with pytest.raises(InputError, match=r"flag: loudness .* is not a number of LUFS from -60 to -5"):
+    with pytest.raises(InputError, match=r"--loudness: loudness .* is not a number of LUFS from -60 to -5"):
         load_settings(None, {"loudness": value}, env={})
 
 
 @pytest.mark.parametrize("value", [True, math.nan, 3])
 def test_a_toml_loudness_out_of_range_is_refused_naming_the_file(tmp_path, value):
     (tmp_path / "nava.toml").write_text(f"loudness = {str(value).lower()}\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"nava.toml: loudness"):
+    with pytest.raises(InputError, match=r"nava.toml:1: loudness"):
         load_settings(tmp_path / "sb.yaml", {}, env={}, user_config=tmp_path / "none.toml")
 
 

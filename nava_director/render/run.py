@@ -24,7 +24,9 @@ from nava_director.project.report import CaptionNote, Film, FilmFailure, Report
 from nava_director.project.takes import Take
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.session import Session
-from nava_director.storyboard.model import RENDER_FPS
+from nava_director.storyboard.model import RENDER_FPS, SEED_MAX
+
+MAX_TAKES = 100  # new takes of one shot in one run
 
 
 def cut_shots(session: Session, clips: dict[str, Path] | None = None) -> list[CutShot]:
@@ -56,8 +58,11 @@ def check_options(session: Session, options: RenderOptions) -> None:
     """What the run is asked is possible: said before anything renders."""
     for shot_id in options.shots:
         session.known(shot_id)
-    if options.takes is not None and options.takes < 1:
-        raise InputError("--takes must be at least 1")
+    if options.takes is not None and not 1 <= options.takes <= MAX_TAKES:
+        raise InputError(f"--takes {options.takes} is out of range", hint=f"use 1 to {MAX_TAKES}")
+    last = (options.seed or 0) + (options.takes or 1) - 1
+    if options.seed is not None and not (0 <= options.seed and last <= SEED_MAX):
+        raise InputError(f"--seed {options.seed} is out of range", hint=f"use 0 to {SEED_MAX - (options.takes or 1) + 1}")
     plan_edit(cut_shots(session), RENDER_FPS)  # transitions that cannot fit
 
 

@@ -89,6 +89,8 @@ def _summary(report: Report) -> Table:
     for shot_id, numbers in report.new_takes.items():
         takes = ", ".join(f"{n:03d}" for n in numbers)
         table.add_row("new takes", f"{shot_id}: {takes} (not in the film until you `pick` one)")
+    for note in report.set_aside:
+        table.add_row("[yellow]set aside[/]", note)
     if isinstance(report.film, Film):
         table.add_row("film", report.film.path)
     elif report.failed:

@@ -80,10 +80,16 @@ class Run:
         session, manifest = self.session, self.inputs.manifest
         manifest.shots.update(outcome.entries)
         session.project.save_manifest(manifest)
-        report = outcome.report.model_copy(update={"captions": self.captions})
+        report = outcome.report.model_copy(update={"captions": self.captions,
+                                                   "set_aside": list(session.project.notes)})
         shots_done = time.perf_counter()
         try:
-            report.film = self.cut(outcome.chosen) if not report.failed else None
+            try:
+                report.film = self.cut(outcome.chosen) if not report.failed else None
+            except OSError as error:  # a full disk, a file-size limit, a folder gone read-only
+                raise NavaError(f"the cut could not write the film: {error.strerror or error}",
+                                hint="free some disk space (the takes are kept), then run the same command "
+                                     "again") from None
         except NavaError as error:  # the takes are kept; report.json still says what this run did
             report.film = FilmFailure(error=str(error))
             session.project.save_report(report)

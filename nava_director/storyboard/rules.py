@@ -26,6 +26,7 @@ SPEECH_FIELDS = ("action",)  # free text that may hold ~~spans~~ (dialogue lines
 TEXT_FIELDS = ("setting", "sound", "camera", "title", "name", "look")  # free text without speech
 SPAN_FIX = "close it: ~~words~~ or <S>words<E>"
 ID_RE = re.compile(r"[^\W_][\w.-]*")  # a shot id names its folder in the project: no "/" or ".."
+MAX_ID, MAX_ID_BYTES = 60, 200  # a folder name has 255 bytes; files inside add their own
 
 
 # -- walking the raw tree -------------------------------------------------------------------
@@ -79,6 +80,9 @@ def unique_ids(doc: YamlDoc) -> list[str]:
             if not ID_RE.fullmatch(ident) or ".." in ident:
                 doc.error((*loc, "id"), f"{kind} id {ident!r} is not a plain name",
                           "use letters, digits, '-' and '_' (it names a folder), e.g. reunion-2")
+            elif len(ident) > MAX_ID or len(ident.encode()) > MAX_ID_BYTES:
+                doc.error((*loc, "id"), f"{kind} id {ident[:20]!r}… is {len(ident)} characters long",
+                          f"use at most {MAX_ID} characters; it names a folder")
             elif ident in first:
                 (line, _), _ = doc.locate((*first[ident], "id"))
                 doc.error((*loc, "id"), f"{kind} id {ident!r} is already used on line {line}",

@@ -64,8 +64,12 @@ class YamlDoc:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(f"{label}: no such file", hint="check the path") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{label}: cannot read: {e}", hint="save it as UTF-8 text") from None
+        except UnicodeDecodeError as e:
+            line, col = e.object[: e.start].count(b"\n") + 1, e.start - (e.object.rfind(b"\n", 0, e.start) + 1) + 1
+            raise InputError(f"{label}:{line}:{col}: not UTF-8 text (byte {e.object[e.start]:#04x})",
+                             hint="save it as UTF-8 text") from None
+        except OSError as e:
+            raise InputError(f"{label}: cannot read: {e.strerror or e}", hint="check the path") from None
         try:
             refused = screen(text)
             if refused:

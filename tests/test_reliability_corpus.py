@@ -139,6 +139,9 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
     "image is a folder": (both(file_bytes("still.png/x", b""), shot_field("image: still.png")), ["validate"], SB),
     "dissolve longer than its shot": (both(shot_field("transition: dissolve"), shot_field("transition_s: 3")),
                                       ["validate"], SB),
+    "audio_lead_s .inf": (shot_field("audio_lead_s: .inf"), ["validate"], SB),
+    "transition_s 1e300": (shot_field("transition_s: 1e300"), ["validate"], SB),
+    "cast /dev/zero": (sb_edit("cast: cast.yaml", "cast: /dev/zero"), ["validate"], SB),
     "J and L cut on one shot": (both(shot_field("audio_lead_s: 0.3"), shot_field("audio_lag_s: 0.3")),
                                 ["validate"], SB),
     "aspect cinema": (sb_edit("aspect: landscape", "aspect: cinema"), ["validate"], SB),
@@ -261,7 +264,33 @@ DAMAGED = {
     "last_frame.png deleted": lambda p: (p / "shots/d/take-001/last_frame.png").unlink(),
     "report.json garbage": lambda p: (p / "report.json").write_bytes(b"\xff\xfe"),
     "captions cache garbage": lambda p: [f.write_text("{") for f in (p / "captions").glob("*.json")],
+    "film.mp4 cut short": lambda p: (p / "film.mp4").write_bytes((p / "film.mp4").read_bytes()[:1000]),
+    "last_frame.png garbage": lambda p: (p / "shots/a/take-001/last_frame.png").write_bytes(b"PNG?"),
+    "take folder of another name": lambda p: (p / "shots/a/take-abc").mkdir(),
 }
+
+
+def _swap(path: Path, make_dir: bool) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    path.mkdir() if make_dir else path.write_text("mine")
+
+
+LAYOUT = {  # a file or folder where the project keeps the other: said, never removed
+    ".lock a folder": lambda p: _swap(p / ".lock", True),
+    "shots a file": lambda p: _swap(p / "shots", False),
+    "shots/a a file": lambda p: _swap(p / "shots" / "a", False),
+    "report.json a folder": lambda p: _swap(p / "report.json", True),
+    "manifest.json a folder": lambda p: _swap(p / "manifest.json", True),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYOUT))
+def test_a_project_with_a_file_in_a_folders_place_is_one_line(rendered, tmp_path, monkeypatch, name):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    shutil.copytree(rendered, tmp_path, dirs_exist_ok=True)
+    LAYOUT[name](tmp_path / "sb.nava")
+    result = invoke(tmp_path, ["render", "--engine", "animatic", "--rewriter", "template"])
+    refused_in_one_line(result, r"error: (cannot open the project's lock )?sb\.nava/", tmp_path)
 
 
 @pytest.mark.parametrize("name", list(DAMAGED))
@@ -276,4 +305,4 @@ def test_a_damaged_project_heals(rendered, tmp_path, monkeypatch, name):
 
 
 def test_the_corpus_is_large():
-    assert len(CASES) + len(ENV_CASES) + len(DAMAGED) >= 60
+    assert len(CASES) + len(ENV_CASES) + len(DAMAGED) + len(LAYOUT) >= 60

@@ -67,7 +67,11 @@ def _reusable(out_dir: Path, key: str) -> dict | None:
         sidecar = json.loads((out_dir / SIDECAR).read_text())
     except (OSError, ValueError):
         return None
-    if sidecar.get("key") != key or not all((out_dir / name).is_file() for name in OUTPUTS.values()):
+    sizes = sidecar.get("bytes") if isinstance(sidecar, dict) else None
+    if not isinstance(sizes, dict) or sidecar.get("key") != key or not all(
+        (out_dir / name).is_file() and (out_dir / name).stat().st_size == sizes.get(name)
+        for name in OUTPUTS.values()
+    ):  # a film file deleted, cut short or replaced since: cut again
         return None
     return sidecar
 
@@ -114,7 +118,8 @@ def cut_film(shots: list[CutShot], out_dir: Path, settings: CutSettings = CutSet
     frames, copied = _write_mp4(edit, cues, paths, settings)
     duration = frames / settings.fps
     sidecar = {"key": key, "duration_s": duration, "frames": frames, "fps": settings.fps}
-    write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied}, indent=2))
+    sizes = {name: (out_dir / name).stat().st_size for name in OUTPUTS.values()}
+    write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied, "bytes": sizes}, indent=2))
     return FilmResult(paths, duration, key, reused=False, stream_copied=copied)
 
 

@@ -37,6 +37,7 @@ from nava_director.project.takes import CLIP, FIRST_FRAME, LAST_FRAME, META, New
 
 TAKE_DIR = re.compile(r"^take-(\d{3,})$")
 TAKE_NUMBER = re.compile(r"^take-(\d{3,})(?:\.damaged(?:-\d+)?)?$")  # set-aside takes keep their number
+FILES = ("manifest.json", "report.json", "film.mp4", "film.srt", "film.vtt", "film.otio", "film.json")
 MARKER = ".nava-project"  # a project folder holds it: nava-director writes and cleans only there
 MARKER_TEXT = "This folder is a nava-director project: render writes and cleans up in it.\n"
 PARTIAL_PLACES = tuple(f"{folder}{PARTIAL}" for folder in ("", "captions/", "shots/*/", "shots/*/take-*/"))
@@ -61,6 +62,18 @@ class Project:
 
     def shot_dir(self, shot_id: str) -> Path:
         return self.root / "shots" / shot_id
+
+    def check_layout(self, shot_ids: list[str]) -> None:
+        """The folders a run writes into are folders (a file in their place is the user's: said,
+        not removed), before anything renders."""
+        for path in (self.root / "shots", self.root / "captions", *(self.shot_dir(s) for s in shot_ids)):
+            if path.exists() and not path.is_dir():
+                raise InputError(f"{path} is a file where the project keeps a folder",
+                                 hint="move it out of the project folder, then run the same command again")
+        for name in FILES:
+            if (self.root / name).is_dir():
+                raise InputError(f"{self.root / name} is a folder where the project keeps a file",
+                                 hint="move it out of the project folder, then run the same command again")
 
     # ---- the lock -------------------------------------------------------------------
 
@@ -104,7 +117,11 @@ class Project:
         """Hold the project's OS lock (``flock``): released when the process dies, however.
         The folder is claimed first (:meth:`claim`)."""
         self.claim()
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise InputError(f"cannot open the project's lock {self.root / '.lock'}: {e.strerror}",
+                             hint="remove or rename what is there; nava-director makes it again") from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

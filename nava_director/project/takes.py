@@ -50,7 +50,13 @@ class Take:
             if path.stat().st_size == 0:
                 return f"{path.name} is empty"
         import av
+        from PIL import Image, UnidentifiedImageError
 
+        try:
+            with Image.open(self.last_frame) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            return f"{LAST_FRAME} does not read ({error})"
         try:
             with av.open(str(self.clip)) as container:
                 if not container.streams.video:

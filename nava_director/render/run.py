@@ -136,6 +136,7 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
     started = time.perf_counter()
     project = session.project
     with project.locked():
+        project.check_layout([job.shot for job in session.plan.jobs])
         project.clean()
         manifest = project.manifest()
         captions = session.captions(manifest)

@@ -16,7 +16,7 @@ from nava_director.errors import Diagnostic, StoryboardError
 from nava_director.storyboard import rules
 from nava_director.storyboard.casting import read_casting, resolve_characters
 from nava_director.storyboard.model import Character, Storyboard
-from nava_director.storyboard.yamldoc import YamlDoc, plain
+from nava_director.storyboard.yamldoc import YamlDoc, missing_file, plain
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _load_cast(doc: YamlDoc, base: Path) -> tuple[dict[str, Character], set[str]
     if isinstance(cast, str):
         path = base / Path(cast).expanduser()
         if not path.is_file():
-            doc.error(("cast",), f"casting file {path} not found", "fix the path; it is relative to the storyboard")
+            doc.error(("cast",), f"casting file {path} {missing_file(path)}", "fix the path; it is relative to the storyboard")
             return {}, None, []
         characters, cast_doc = read_casting(path)
         listed = cast_doc.root.get("characters") if cast_doc.ok else None

@@ -103,9 +103,9 @@ class Shot(_Strict):
     seed: Optional[int] = Number(None, ge=0, le=SEED_MAX)
     # the cut (docs/architecture.md, "The cut"): the transition leading into this shot, J/L cuts
     transition: Transition = "cut"
-    transition_s: float = Number(0.5, ge=0)
-    audio_lead_s: float = Number(0.0, ge=0)
-    audio_lag_s: float = Number(0.0, ge=0)
+    transition_s: float = Number(0.5, ge=0, le=MAX_SECONDS)
+    audio_lead_s: float = Number(0.0, ge=0, le=MAX_SECONDS)
+    audio_lag_s: float = Number(0.0, ge=0, le=MAX_SECONDS)
 
     def spans(self) -> list[Span]:
         """Speech spans in caption order: those written in `action`, then each dialogue line."""

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from nava_director.storyboard.model import MAX_SECONDS, RENDER_FPS, Storyboard
 from nava_director.storyboard.spans import find_spans, unbalanced
-from nava_director.storyboard.yamldoc import Loc, YamlDoc
+from nava_director.storyboard.yamldoc import Loc, YamlDoc, missing_file
 
 MIN_SECONDS = 1
 MAX_SPEAKERS = 2  # distinct voices per shot NAVA was trained with
@@ -153,7 +153,7 @@ def images(doc: YamlDoc, base: Path) -> None:
             continue
         path = base / Path(image).expanduser()
         if not path.is_file():
-            doc.error((*loc, "image"), f"image {path} not found", "fix the path; it is relative to the storyboard")
+            doc.error((*loc, "image"), f"image {path} {missing_file(path)}", "fix the path; it is relative to the storyboard")
             continue
         if problem := still_problem(path):
             doc.error((*loc, "image"), f"{path} {problem}", STILL_FIX)

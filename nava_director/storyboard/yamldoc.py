@@ -274,3 +274,10 @@ def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
             return f"expected text or a mapping, got {value!r}", f"write free text, or `key: value` lines ({keys})"
         return f"expected a mapping, got {value!r}", f"write `key: value` lines ({keys})"
     return error["msg"], None
+
+
+def missing_file(path: Path) -> str:
+    """Why a file a storyboard names is not there to read: completes "image X ..."."""
+    if not path.exists():
+        return "not found"
+    return "is a folder, not a file" if path.is_dir() else "is not a regular file"

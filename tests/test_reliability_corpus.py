@@ -5,6 +5,7 @@ heals instead (exit 0, what was set aside reported). Run in-process through the 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -105,6 +106,10 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str], str]] = {
     "binary": (sb_text(png_claiming(4, 4)), ["validate"], r"error: sb\.yaml:1:1: not UTF-8"),
     "latin-1 text": (sb_text("title: caf\xe9\nscenes: []\n".encode("latin-1")), ["validate"],
                      r"error: sb\.yaml:1:11: not UTF-8"),
+    "a FIFO": (lambda f: ((f / "sb.yaml").unlink(), os.mkfifo(f / "sb.yaml")), ["validate"],
+               r"error: sb\.yaml: is not a regular file"),
+    "11 MB": (sb_text("# " + "x" * 11_000_000 + "\n"), ["validate"], r"error: sb\.yaml: 11 MB is too large"),
+    "cast a FIFO": (lambda f: ((f / "cast.yaml").unlink(), os.mkfifo(f / "cast.yaml")), ["validate"], SB),
     # storyboards: values
     "duration 0": (sb_edit("duration: 1\n        action: 陈默走进院子", "duration: 0\n        action: 陈默走进院子"),
                    ["validate"], SB),

@@ -60,6 +60,11 @@ class YamlDoc:
     def read(cls, path: Path) -> "YamlDoc":
         """Parse ``path``; a syntax error becomes a diagnostic and an empty document."""
         label = str(path)
+        if path.exists() and not path.is_file():  # a FIFO or /dev/zero would be read forever
+            raise InputError(f"{label}: {missing_file(path)}", hint="name the storyboard's YAML file")
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{label}: {path.stat().st_size / 1e6:.0f} MB is too large for a storyboard",
+                             hint=f"a storyboard is a text file of at most {MAX_BYTES // 1_000_000} MB")
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -148,6 +153,7 @@ class YamlDoc:
 
 # -- what is refused before the tree is built ------------------------------------------------
 
+MAX_BYTES = 10_000_000  # a storyboard of 10 MB is far beyond any film
 MAX_DEPTH = 64  # mappings and lists inside each other; a storyboard needs about 8
 ALIAS_BUDGET = 10_000  # nodes that aliases may repeat in all; a billion-laughs file needs millions
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -101,3 +101,18 @@ def test_paths_that_a_run_needs_are_checked_where_they_are_set(tmp_path):
     with pytest.raises(InputError, match=r"--weights: weights '/nope' do not exist"):
         check_paths(settings)
     assert Path(tmp_path / "p").exists() is False
+
+
+def test_a_weights_folder_without_the_weights_is_an_input_error_said_once(tmp_path, monkeypatch):
+    from storyboard_project import SIZE, make_storyboard
+    from typer.testing import CliRunner
+
+    from nava_director.cli import app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    sb = make_storyboard(tmp_path)
+    (tmp_path / "w").mkdir()
+    result = CliRunner().invoke(app, ["render", str(sb), "--weights", str(tmp_path / "w"), "--size", SIZE])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.count("is missing 6 component(s)") == 1
+    assert not (tmp_path / "sb.nava" / "shots").exists()

@@ -20,7 +20,7 @@ from nava_director.cut.edit import plan_edit
 from nava_director.errors import InputError, NavaError
 from nava_director.render import Director, Progress, RenderOptions, ShotState, camera_text, pick, render, \
     set_locked, status
-from nava_director.store import META, Report, Take
+from nava_director.store import META, Project, Report, Take
 from nava_director.storyboard import RENDER_FPS
 
 FILM = {"mp4": "film.mp4", "vtt": "film.vtt"}
@@ -89,9 +89,13 @@ class ReviewProject:
     # ---- what is shown ----------------------------------------------------------------
 
     def director(self) -> Director:
-        """A director as `takes` makes one: at the size and steps the project was last rendered at."""
-        director = Director(self.storyboard, load_settings(self.storyboard, self.options.flags()))
-        manifest = director.project.manifest()
+        """A director for the project as it was last rendered: its caption writer, size and steps
+        (as `takes` assumes them), so the page's keys and new takes match the terminal's `render`."""
+        manifest = Project(self.root).manifest()
+        flags = self.options.flags()
+        if manifest.writer:
+            flags |= {"rewriter": manifest.writer, "vllm_model": manifest.caption_model}
+        director = Director(self.storyboard, load_settings(self.storyboard, flags))
         if director.settings.size is None and manifest.size:
             director.size = tuple(manifest.size)
         director.steps = manifest.steps
@@ -115,7 +119,13 @@ class ReviewProject:
         """(version, the project as JSON data); made again only when the version changes."""
         version = self.version()
         if self._view is None or self._view[0] != version:
-            self._view = (version, self._build())
+            while True:  # the version covers the storyboard's own files, known once it is loaded
+                inputs = list(self._inputs)
+                view = self._build()
+                if self._inputs == inputs:
+                    break
+                version = self.version()
+            self._view = (version, view)
         return self._view
 
     def shot_ids(self) -> set[str]:

@@ -31,7 +31,7 @@ from nava_director.review.jobs import Jobs
 from nava_director.review.media import media_file, media_type
 
 STATIC = Path(__file__).parent / "static"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "testserver"}  # testserver: Starlette's test client
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 log = logging.getLogger("nava_director.review")
 
 

@@ -163,7 +163,7 @@ class ReviewProject:
                 "picked": state.entry.picked,
                 "locked": state.entry.locked,
                 "film": {"start_s": placement.start / RENDER_FPS, "length_s": placement.length / RENDER_FPS},
-                "takes": [self._take(t, state) for t in state.takes],
+                "takes": [self._take(t, state, director.project.root) for t in state.takes],
             })
         return {
             "title": loaded.title,
@@ -173,12 +173,13 @@ class ReviewProject:
             "shots": shots,
         }
 
-    def _take(self, take: Take, state: ShotState) -> dict[str, Any]:
+    def _take(self, take: Take, state: ShotState, root: Path) -> dict[str, Any]:
         try:
+            stamp = (take.folder / META).stat().st_mtime_ns
             meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            meta = {}
-        stamp = (take.folder / META).stat().st_mtime_ns if (take.folder / META).exists() else 0
+            stamp, meta = 0, {}
+        folder = take.folder.relative_to(root).as_posix()
         chosen = state.chosen is not None and state.chosen.n == take.n
         return {
             "n": take.n,
@@ -187,9 +188,9 @@ class ReviewProject:
             "chosen": chosen,
             "picked": state.entry.picked == take.n,
             "locked": state.entry.locked and chosen,
-            "clip": self.url(take.clip, stamp),
-            "poster": self.url(take.first_frame, stamp),
-            "last_frame": self.url(take.last_frame, stamp),
+            "clip": self.url(f"{folder}/{take.clip.name}", stamp),
+            "poster": self.url(f"{folder}/{take.first_frame.name}", stamp),
+            "last_frame": self.url(f"{folder}/{take.last_frame.name}", stamp),
             "timings": take.timings,
             "engine": meta.get("engine"),
             "checks": meta.get("checks"),  # the take checks, where they ran; shown as they are
@@ -199,7 +200,7 @@ class ReviewProject:
         paths = {kind: self.root / name for kind, name in FILM.items()}
         if not paths["mp4"].is_file():
             return None
-        out: dict[str, Any] = {kind: self.url(p, p.stat().st_mtime_ns) for kind, p in paths.items() if p.is_file()}
+        out: dict[str, Any] = {kind: self.url(p.name, p.stat().st_mtime_ns) for kind, p in paths.items() if p.is_file()}
         try:
             report = json.loads((self.root / "report.json").read_text(encoding="utf-8"))
             out["duration_s"] = (report.get("film") or {}).get("duration_s")
@@ -207,9 +208,10 @@ class ReviewProject:
             pass
         return out
 
-    def url(self, path: Path, stamp: int) -> str:
+    @staticmethod
+    def url(relative: str, stamp: int) -> str:
         """The page's URL of a file of the project folder (``?v=``: a new URL when it is rewritten)."""
-        return f"/media/{quote(path.resolve().relative_to(self.root).as_posix())}?v={stamp}"
+        return f"/media/{quote(relative)}?v={stamp}"
 
     # ---- what the page can do ---------------------------------------------------------
 

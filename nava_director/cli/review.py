@@ -54,4 +54,8 @@ def review(
     stdout.print(f"review of {storyboard} at\n  {server.url}\n(Ctrl-C stops it)", markup=False)
     if not no_open:
         _open_when_ready(server, server.url)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then hands the signal on
+        pass
+    stdout.print("review stopped", markup=False)

@@ -31,6 +31,7 @@ class ReviewServer:
             if e.errno == errno.EADDRINUSE:
                 raise InputError(f"port {port} is in use", hint="name another with --port, or leave it out") from None
             raise NavaError(f"cannot listen on {HOST}:{port}: {e.strerror}") from None
+        self.socket.listen(128)  # connections made once the URL is printed wait for uvicorn
         self.port = self.socket.getsockname()[1]
         self.app = create_app(project, self.token)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)

@@ -36,8 +36,8 @@ SAMPLE_RATE = 48_000
 
 
 def synthetic_clip(frames: int, width: int, height: int, tone: int):
-    from nava_director.engines.base import Clip
-    from nava_director.storyboard import RENDER_FPS
+    from nava_director.clip import Clip
+    from nava_director.storyboard.model import RENDER_FPS
 
     y, x = np.mgrid[0:height, 0:width]
     pictures = np.stack([
@@ -50,30 +50,32 @@ def synthetic_clip(frames: int, width: int, height: int, tone: int):
 
 def make_project(folder: Path, shots: int, takes: int, size: str) -> Path:
     """The storyboard and its project folder: ``takes`` current takes per shot, take 1 chosen, the film cut."""
-    from nava_director.config import load_settings
-    from nava_director.render import Director, render
+    from nava_director.project.takes import NewTake, TakeMeta
+    from nava_director.render.decide import shot_key
+    from nava_director.render.run import render
+    from nava_director.render.shape import shape_of
+    from nava_director.session import ProjectArgs, open_project
 
     path = write_project(folder, storyboard(shots))
-    flags = {"engine": "animatic", "size": size, "rewriter": "template"}
-    director = Director(path, load_settings(path, flags, env={}, user_config=folder / "none.toml"))
-    project = director.project
+    args = ProjectArgs(path, engine="animatic", size=size, rewriter="template")
+    session = open_project(args, env={}, user_config=folder / "none.toml")
+    project, shape = session.project, shape_of(session)
     manifest = project.manifest()
-    captions = director.captions(manifest)
-    manifest.writer, manifest.size = "template", director.size
+    captions = session.captions(manifest)
+    manifest.writer, manifest.size = "template", shape.size
     chosen = {}
-    for i, job in enumerate(director.plan.jobs):
-        upstream = chosen.get(job.continue_from)
-        key = director.key(job, captions[job.shot], upstream)
+    for i, job in enumerate(session.plan.jobs):
+        key = shot_key(job, captions[job.shot], chosen.get(job.continue_from), shape, session.characters)
         made = [
-            project.add_take(job.shot, key.value, job.seed + t, synthetic_clip(job.frames, *director.size, i + 9 * t),
-                             {"engine": key.engine, "caption": key.caption, "writer": key.writer}, {})
+            project.add_take(NewTake(job.shot, key.value, job.seed + t,
+                                     synthetic_clip(job.frames, *shape.size, i + 9 * t), TakeMeta.of(key), 0.0))
             for t in range(takes)
         ]
         entry = manifest.shot(job.shot)
         entry.key, entry.chosen = key.value, made[0].n
         chosen[job.shot] = made[0]
     project.save_manifest(manifest)
-    report = render(director)  # every shot is current: nothing renders, the film is cut
+    report = render(session)  # every shot is current: nothing renders, the film is cut
     assert not report.rendered, report.rendered
     return path
 
@@ -136,8 +138,9 @@ def open_page(driver, url: str, shots: int, takes: int) -> dict:
 
 
 def run(shots: int = 50, takes: int = 3, size: str = "320x176", repeats: int = 3) -> dict:
-    from nava_director.review.adapter import ReviewOptions, ReviewProject
+    from nava_director.review.adapter import ReviewProject
     from nava_director.review.server import ReviewServer
+    from nava_director.session import ProjectArgs
 
     with tempfile.TemporaryDirectory(prefix="nava-bench-review-") as tmp:
         started = time.perf_counter()
@@ -147,7 +150,8 @@ def run(shots: int = 50, takes: int = 3, size: str = "320x176", repeats: int = 3
         def serve() -> tuple[ReviewServer, float]:
             """As `nava-director review` does before it prints the URL: the project's view made, the server up."""
             started = time.perf_counter()
-            project = ReviewProject(ReviewOptions(path, engine="animatic", size=size))
+            args = ProjectArgs(path, engine="animatic", size=size)
+            project = ReviewProject(args, env={}, user_config=path.parent / "none.toml")
             project.view()
             return ReviewServer(project).start(), time.perf_counter() - started
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from storyboard_project import SIZE, director, make_storyboard
 
-from nava_director.render import RenderOptions, render
-from nava_director.review.adapter import ReviewOptions, ReviewProject
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.run import render
+from nava_director.review.adapter import ReviewProject
+from nava_director.session import ProjectArgs
 
 
 def rendered_template(folder: Path) -> Path:
@@ -29,14 +31,15 @@ def copy_project(template: Path, folder: Path) -> Path:
 
 
 def review_project(sb: Path) -> ReviewProject:
-    return ReviewProject(ReviewOptions(sb, engine="animatic", size=SIZE))
+    """The page's project, as `review SB --engine animatic --size SIZE` opens it (no environment or user config)."""
+    return ReviewProject(ProjectArgs(sb, engine="animatic", size=SIZE), env={}, user_config=sb.parent / "none.toml")
 
 
 class LockHolder:
     """Another process holding the project's lock, as a render in a terminal does."""
 
     SCRIPT = (
-        "import sys, time; from pathlib import Path; from nava_director.store import Project\n"
+        "import sys, time; from pathlib import Path; from nava_director.project.folder import Project\n"
         "with Project(Path(sys.argv[1])).locked():\n"
         "    print('locked', flush=True); sys.stdin.readline()\n"
     )

@@ -12,7 +12,9 @@ from review_project import LockHolder, copy_project, rendered_template, review_p
 from starlette.testclient import TestClient
 from storyboard_project import director, edit
 
-from nava_director.render import render, status
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.run import render
+from nava_director.render.take_commands import status
 from nava_director.review.app import create_app
 from nava_director.review.server import ReviewServer
 
@@ -116,8 +118,7 @@ def test_the_version_changes_with_the_project_and_the_view_has_an_etag(client, s
     etag = first.headers["etag"]
     assert client.get("/api/project", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/api/state").json()["version"] == first.json()["version"]
-    render(director(sb), __import__("nava_director.render", fromlist=["RenderOptions"]).RenderOptions(
-        shots=("a",), takes=1))
+    render(director(sb), RenderOptions(shots=("a",), takes=1))
     state = client.get("/api/state").json()
     assert state["version"] != first.json()["version"]
     again = client.get("/api/project", headers={"If-None-Match": etag})
@@ -247,7 +248,7 @@ def test_pick_writes_the_manifest_and_the_next_render_cuts_that_take(client, sb)
     assert shots["c"]["takes"][1]["chosen"] and shots["c"]["takes"][1]["picked"]
     assert shots["d"]["status"] == "stale"  # d continues from c: its first frame changed
     report = render(director(sb))
-    assert report.rendered == ["d"] and report.film["cut"]
+    assert report.rendered == ["d"] and report.film.cut
     otio = (sb.with_suffix(".nava") / "film.otio").read_text()
     assert "shots/c/take-002/clip.mp4" in otio and "shots/c/take-001/clip.mp4" not in otio
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from review_project import LockHolder, wait_for
 
-from nava_director.config import load_settings
-from nava_director.render import Director, RenderOptions, render
-from nava_director.review.adapter import ReviewOptions, ReviewProject
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.run import render
+from nava_director.review.adapter import ReviewProject
 from nava_director.review.server import ReviewServer
+from nava_director.session import ProjectArgs, Session, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "storyboards" / "demo.yaml"
@@ -30,9 +31,10 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 pytestmark = pytest.mark.slow
 
 
-def demo_director(out: Path) -> Director:
-    flags = {"engine": "animatic", "out": out, "rewriter": "template"}
-    return Director(DEMO, load_settings(DEMO, flags, env={}, user_config=out / "no-user-config.toml"))
+def demo_director(out: Path) -> Session:
+    """The demo opened as `render storyboards/demo.yaml --engine animatic --out OUT` opens it."""
+    args = ProjectArgs(DEMO, engine="animatic", out=out, rewriter="template")
+    return open_project(args, env={}, user_config=out.parent / "no-user-config.toml")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,8 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(project):
-    running = ReviewServer(ReviewProject(ReviewOptions(DEMO, out=project, engine="animatic"))).start()
+    args = ProjectArgs(DEMO, out=project, engine="animatic")
+    running = ReviewServer(ReviewProject(args, env={}, user_config=project.parent / "none.toml")).start()
     yield running
     running.stop()
 

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from nava_director.cli import app
-from nava_director.cli._common import DebugOpt, EngineOpt, OutOpt, SizeOpt, StoryboardArg, WeightsOpt, run, stdout
+from nava_director.cli.common import DebugOpt, EngineOpt, OutOpt, Output, SizeOpt, StoryboardArg, WeightsOpt, stdout
+from nava_director.session import ProjectArgs
 
 PortOpt = Annotated[
     Optional[int],
@@ -35,22 +36,22 @@ def review(
     storyboard: StoryboardArg,
     port: PortOpt = None,
     no_open: NoOpenOpt = False,
-    out: OutOpt = None,
+    out_dir: OutOpt = None,
     engine: EngineOpt = None,
     weights: WeightsOpt = None,
     size: SizeOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Serve a page on 127.0.0.1 with the film and every take: play, pick, lock, make new takes."""
-    from nava_director.review.adapter import ReviewOptions, ReviewProject
+    from nava_director.review.adapter import ReviewProject
     from nava_director.review.server import ReviewServer
 
     def start() -> ReviewServer:
-        project = ReviewProject(ReviewOptions(storyboard, out=out, engine=engine, weights=weights, size=size))
+        project = ReviewProject(ProjectArgs(storyboard, out=out_dir, engine=engine, weights=weights, size=size))
         project.view()  # a broken storyboard is said here, before anything is served
         return ReviewServer(project, port)
 
-    server = run(start, debug=debug)
+    server = Output(debug=debug).run(start)
     stdout.print(f"review of {storyboard} at\n  {server.url}\n(Ctrl-C stops it)", markup=False)
     if not no_open:
         _open_when_ready(server, server.url)

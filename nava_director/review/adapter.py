@@ -9,97 +9,60 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from nava_director.config import load_settings
 from nava_director.cut.edit import plan_edit
-from nava_director.errors import InputError, NavaError
-from nava_director.render import Director, Progress, RenderOptions, ShotState, camera_text, pick, render, \
-    set_locked, status
-from nava_director.store import META, Project, Report, Take
-from nava_director.storyboard import RENDER_FPS
+from nava_director.errors import NavaError
+from nava_director.progress import Progress
+from nava_director.project.folder import Project
+from nava_director.project.takes import META, Take
+from nava_director.render.decide import ShotState, camera_text
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.run import cut_shots, render
+from nava_director.render.take_commands import pick, set_locked, status
+from nava_director.session import ProjectArgs, Session, open_project
+from nava_director.settings import load_settings
+from nava_director.storyboard.model import RENDER_FPS
 
 FILM = {"mp4": "film.mp4", "vtt": "film.vtt"}
 WATCHED = ("manifest.json", "report.json", "film.mp4", "film.vtt")  # beside the takes' meta.json
 
 
-@dataclass(frozen=True)
-class ReviewOptions:
-    """What `review` was asked: the storyboard and the flags that shape the shots' keys."""
-
-    storyboard: Path
-    out: Path | None = None
-    engine: str | None = None
-    weights: Path | None = None
-    size: str | None = None
-
-    def flags(self) -> dict[str, Any]:
-        return {"out": self.out, "engine": self.engine, "weights": self.weights, "size": self.size}
-
-
-def lock_holder(root: Path) -> int | None:
-    """The pid holding the project's lock (``Project.locked``), or None; never takes it.
-
-    Linux lists every ``flock`` in /proc/locks by inode: probing with ``flock`` itself
-    would, for an instant, make a render starting elsewhere fail. Elsewhere: the pid the
-    holder wrote in ``.lock``, if that process is alive.
-    """
-    path = root / ".lock"
-    try:
-        inode = path.stat().st_ino
-    except OSError:
-        return None
-    try:
-        lines = Path("/proc/locks").read_text().splitlines()
-    except OSError:
-        return _pid_alive(path)
-    for line in lines:
-        parts = line.split()  # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2146981 0 EOF"; waiters have "->"
-        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
-            return int(parts[4])
-    return None
-
-
-def _pid_alive(path: Path) -> int | None:
-    try:
-        pid = int(path.read_text().strip() or 0)
-        if pid:
-            os.kill(pid, 0)
-            return pid
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 class ReviewProject:
-    """A storyboard's project as the review page sees it."""
+    """A storyboard's project as the review page sees it. ``env`` and ``user_config`` as for
+    :func:`~nava_director.session.open_project` (tests keep the machine's out)."""
 
-    def __init__(self, options: ReviewOptions):
-        self.options = options
-        self.storyboard = options.storyboard.resolve()
-        settings = load_settings(self.storyboard, options.flags())
+    def __init__(self, args: ProjectArgs, env: Mapping[str, str] | None = None, user_config: Path | None = None):
+        self.args = replace(args, storyboard=args.storyboard.resolve())
+        self.env, self.user_config = env, user_config
+        settings = load_settings(self.storyboard, args.flags(), env=env, user_config=user_config)
         self.root = settings.project_dir(self.storyboard).resolve()
         self._inputs: list[Path] = [self.storyboard]  # the files the last view was made from
         self._view: tuple[str, dict[str, Any]] | None = None
 
+    @property
+    def storyboard(self) -> Path:
+        return self.args.storyboard
+
     # ---- what is shown ----------------------------------------------------------------
 
-    def director(self) -> Director:
-        """A director for the project as it was last rendered: its caption writer, size and steps
-        (as `takes` assumes them), so the page's keys and new takes match the terminal's `render`."""
+    def session(self, as_last_rendered: bool = False) -> Session:
+        """The project opened as the CLI opens it, with the caption writer it was rendered with
+        (unless one was named); ``as_last_rendered``: also its last render's size and steps, so
+        a new take from the page is of the same inputs as the terminal's takes (``status`` and
+        ``pick`` assume them by themselves)."""
         manifest = Project(self.root).manifest()
-        flags = self.options.flags()
-        if manifest.writer:
-            flags |= {"rewriter": manifest.writer, "vllm_model": manifest.caption_model}
-        director = Director(self.storyboard, load_settings(self.storyboard, flags))
-        if director.settings.size is None and manifest.size:
-            director.size = tuple(manifest.size)
-        director.steps = manifest.steps
-        return director
+        args = self.args
+        if args.rewriter is None and manifest.writer:
+            args = replace(args, rewriter=manifest.writer, vllm_model=args.vllm_model or manifest.caption_model)
+        if as_last_rendered:
+            size = args.size or (tuple(manifest.size) if manifest.size else None)
+            args = replace(args, size=size, steps=args.steps or manifest.steps)
+        return open_project(args, env=self.env, user_config=self.user_config)
 
     def version(self) -> str:
         """A fingerprint of everything the page shows: changes when anything is written."""
@@ -132,17 +95,17 @@ class ReviewProject:
         return {shot["id"] for shot in self.view()[1]["shots"]}
 
     def _build(self) -> dict[str, Any]:
-        director = self.director()
-        loaded = director.plan.storyboard
+        session = self.session()
+        loaded = session.loaded
         sb = loaded.storyboard
         self._inputs = [self.storyboard, *([sb.cast] if sb.cast else [])]
         self._inputs += [c.voice for c in sb.characters.values() if c.voice]
-        self._inputs += [job.image for job in director.plan.jobs if job.image]
-        states = {s.job.shot: s for s in status(director)}
-        placements = {p.shot.shot_id: p for p in plan_edit(director.cut_shots(), RENDER_FPS).placements}
+        self._inputs += [job.image for job in session.plan.jobs if job.image]
+        states = {s.job.shot: s for s in status(session)}
+        placements = {p.shot.shot_id: p for p in plan_edit(cut_shots(session), RENDER_FPS).placements}
         names = {cid: c.name or cid for cid, c in sb.characters.items()}
         shots = []
-        for job in director.plan.film:
+        for job in session.plan.film:
             state = states[job.shot]
             placement = placements[job.shot]
             shots.append({
@@ -163,7 +126,7 @@ class ReviewProject:
                 "picked": state.entry.picked,
                 "locked": state.entry.locked,
                 "film": {"start_s": placement.start / RENDER_FPS, "length_s": placement.length / RENDER_FPS},
-                "takes": [self._take(t, state, director.project.root) for t in state.takes],
+                "takes": [self._take(t, state, session.project.root) for t in state.takes],
             })
         return {
             "title": loaded.title,
@@ -217,22 +180,19 @@ class ReviewProject:
 
     def busy(self) -> int | None:
         """The pid of a process rendering or writing the project now, or None."""
-        return lock_holder(self.root)
+        return Project(self.root).holder()
 
     def pick(self, shot: str, n: int, lock: bool = False) -> dict[str, Any]:
-        take = pick(self.director(), shot, n, lock)
+        take = pick(self.session(), shot, n, lock)
         return {"shot": shot, "take": take.n, "seed": take.seed, "locked": lock}
 
     def set_locked(self, shot: str, locked: bool) -> dict[str, Any]:
-        entry = set_locked(self.director(), shot, locked)
+        entry = set_locked(self.session(), shot, locked)
         return {"shot": shot, "locked": entry.locked, "chosen": entry.chosen}
 
     def new_take(self, shot: str, progress: Progress | None = None) -> list[int]:
         """`render --shot SHOT --takes 1`: the numbers of the takes made (not in the film until picked)."""
-        director = self.director()
-        if shot not in {job.shot for job in director.plan.jobs}:
-            raise InputError(f"no shot {shot!r} in {self.storyboard}")
-        report: Report = render(director, RenderOptions(shots=(shot,), takes=1), progress)
+        report = render(self.session(as_last_rendered=True), RenderOptions(shots=(shot,), takes=1), progress)
         if report.failed:
             raise NavaError("; ".join(f"{f.shot}: {f.error}" for f in report.failed))
         return report.new_takes.get(shot, [])

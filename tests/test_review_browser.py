@@ -141,15 +141,18 @@ def test_the_review_page_in_chromium(server, browser, project):
     assert js(driver, "return document.querySelector('#shot-arrival figure[data-take=\"1\"] video').marked")
     assert js(driver, "return document.querySelector('#shot-arrival figure[data-take=\"1\"] video').currentTime") > 0
 
-    # a render made elsewhere (the terminal) shows up by itself
-    render(demo_director(project), RenderOptions(shots=("arrival",), takes=1))
+    # a render made elsewhere (the terminal) shows up by itself; it cuts the take picked on the page
+    report = render(demo_director(project), RenderOptions(shots=("arrival",), takes=1))
+    assert report.film.cut and report.rendered == ["arrival"]
+    otio = (project / "film.otio").read_text()
+    assert "shots/answer/take-002/clip.mp4" in otio and "shots/answer/take-001/clip.mp4" not in otio
     wait_for(lambda: takes_on_page(driver)["arrival"] == [1, 2], 20)
 
     # a render running elsewhere: the page says so and its buttons wait
     holder = LockHolder(project)
     try:
         wait_for(lambda: js(driver, "return !document.querySelector('#busy').hidden"), 20)
-        assert str(holder.pid) in driver.find_element("css selector", "#busy").text
+        wait_for(lambda: str(holder.pid) in driver.find_element("css selector", "#busy").text, 20)
         assert js(driver, "return [...document.querySelectorAll('button[data-action=pick]')].every(b => b.disabled)")
     finally:
         holder.release()

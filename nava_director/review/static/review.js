@@ -81,7 +81,9 @@ async function poll() {
 function render() {
   document.title = `${project.title} · review`;
   $("#title").textContent = project.title;
-  $("#where").textContent = project.root;
+  const name = (path) => path.split("/").pop();
+  $("#where").textContent = `${name(project.storyboard)} → ${name(project.root)}`;
+  $("#where").title = project.root;
   renderFilm();
   renderShots();
   live();

@@ -123,7 +123,8 @@ def open_page(driver, url: str, shots: int, takes: int) -> dict:
         const mark = performance.getEntriesByName('review-shown')[0].startTime;
         const resources = performance.getEntriesByType('resource').map(r => r.name);
         const nav = performance.getEntriesByType('navigation')[0];
-        return {shown_ms: mark, load_ms: nav ? nav.loadEventEnd : null, shots: document.querySelectorAll('article.shot').length,
+        return {shown_ms: mark, load_ms: nav ? nav.loadEventEnd : null,
+                shots: document.querySelectorAll('article.shot').length,
                 takes: document.querySelectorAll('figure.take video').length,
                 clips: resources.filter(n => n.includes('clip.mp4')).length};""")
     assert seen["shots"] == shots and seen["takes"] == shots * takes, seen
@@ -134,7 +135,8 @@ def open_page(driver, url: str, shots: int, takes: int) -> dict:
                                         ".filter(r => r.name.includes('first_frame.png')).map(r => r.responseEnd)")
         time.sleep(0.02)
     seen["posters_s"] = max(posters) / 1000 if len(posters) == shots * takes else float("nan")
-    return {"shown_s": seen["shown_ms"] / 1000, "load_s": load_s, "posters_s": seen["posters_s"], "wall_s": wall, "clips_fetched": seen["clips"]}
+    return {"shown_s": seen["shown_ms"] / 1000, "load_s": load_s, "posters_s": seen["posters_s"], "wall_s": wall,
+            "clips_fetched": seen["clips"]}
 
 
 def run(shots: int = 50, takes: int = 3, size: str = "320x176", repeats: int = 3) -> dict:

@@ -298,6 +298,12 @@ def test_new_take_renders_in_the_background_with_progress(client, sb):
     takes = {s["id"]: s for s in client.get("/api/project").json()["shots"]}["b"]["takes"]
     assert [(t["n"], t["seed"], t["chosen"]) for t in takes] == [(1, 5, True), (2, 6, False)]
     assert (sb.with_suffix(".nava") / "shots/b/take-002/clip.mp4").is_file()
+    engine = client.app.state.review.project._engine  # kept for the next take (the NAVA engine's weights)
+    assert engine is not None
+    client.post("/api/shots/b/takes")
+    wait_for(lambda: [j["state"] for j in client.get("/api/state").json()["jobs"]] == ["done", "done"])
+    assert client.get("/api/state").json()["jobs"][1]["takes"] == [3]
+    assert client.app.state.review.project._engine is engine
 
 
 def test_the_server_binds_127_0_0_1_on_a_free_port(server):

@@ -42,6 +42,10 @@ def project(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("review-browser") / "demo.nava"
     render(demo_director(out))
     render(demo_director(out), RenderOptions(shots=("answer",), takes=1))
+    meta_path = out / "shots/answer/take-002/meta.json"  # the take checks' results, where they ran
+    meta = json.loads(meta_path.read_text())
+    meta["checks"] = {"lipsync": {"ok": False, "offset_ms": 120}, "speech": True}
+    meta_path.write_text(json.dumps(meta))
     return out
 
 
@@ -108,6 +112,9 @@ def test_the_review_page_in_chromium(server, browser, project):
     assert js(driver, "return [...document.querySelectorAll('#timeline button')].map(b => b.dataset.shot)") == [
         "arrival", "reunion", "answer", "together"]
     assert js(driver, "return document.querySelectorAll('#shot-answer .badge.picked').length") == 0
+    checks = driver.find_element("css selector", '#shot-answer figure[data-take="2"] .checks').text
+    assert "✗ lipsync offset_ms 120" in checks and "✓ speech" in checks
+    assert not js(driver, "return document.querySelector('#shot-answer figure[data-take=\"1\"] .checks')")
 
     # a take plays: its currentTime advances
     played = driver.execute_async_script("""

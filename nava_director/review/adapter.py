@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nava_director.cut.edit import plan_edit
+from nava_director.engines.base import Engine
 from nava_director.errors import NavaError
 from nava_director.progress import Progress
 from nava_director.project.folder import Project
@@ -43,6 +44,7 @@ class ReviewProject:
         self.root = settings.project_dir(self.storyboard).resolve()
         self._inputs: list[Path] = [self.storyboard]  # the files the last view was made from
         self._view: tuple[str, dict[str, Any]] | None = None
+        self._engine: Engine | None = None  # the engine of the last new take (jobs run one at a time)
 
     @property
     def storyboard(self) -> Path:
@@ -192,7 +194,11 @@ class ReviewProject:
 
     def new_take(self, shot: str, progress: Progress | None = None) -> list[int]:
         """`render --shot SHOT --takes 1`: the numbers of the takes made (not in the film until picked)."""
-        report = render(self.session(as_last_rendered=True), RenderOptions(shots=(shot,), takes=1), progress)
+        session = self.session(as_last_rendered=True)
+        if self._engine is not None and self._engine.id == session.engine.id:
+            session = replace(session, given_engine=self._engine)  # its weights stay loaded between takes
+        self._engine = session.engine
+        report = render(session, RenderOptions(shots=(shot,), takes=1), progress)
         if report.failed:
             raise NavaError("; ".join(f"{f.shot}: {f.error}" for f in report.failed))
         return report.new_takes.get(shot, [])

@@ -102,14 +102,44 @@ def test_stale_takes_are_marked_for_todays_storyboard(client, sb):
     assert shots["c"]["status"] == "stale" and shots["a"]["status"] == "fresh"
 
 
-def test_checks_in_a_takes_meta_are_shown_as_they_are(client, sb):
-    meta_path = sb.with_suffix(".nava") / "shots/c/take-002/meta.json"
+RECORD = {  # a take's checks as the checks write them in its meta.json
+    "version": 1, "asr_model": None, "mean_lab": [50.0, 1.0, 2.0], "seconds": 0.4, "failed": ["seam"],
+    "results": [
+        {"check": "speech", "status": "pass", "reason": "speech under every line", "value": 0.92, "threshold": 0.5,
+         "unit": ""},
+        {"check": "seam", "status": "fail", "reason": "the first frame jumps", "value": 31.5, "threshold": 12.0,
+         "unit": "ΔE"},
+        {"check": "words", "status": "not-run", "reason": "no ASR model", "value": None, "threshold": None,
+         "unit": ""},
+    ],
+}
+
+
+def write_checks(sb, take: str, checks) -> None:
+    meta_path = sb.with_suffix(".nava") / f"shots/c/{take}/meta.json"
     meta = json.loads(meta_path.read_text())
-    meta["checks"] = {"lipsync": {"ok": False, "offset_ms": 120}, "speech": True}
+    meta["checks"] = checks
     meta_path.write_text(json.dumps(meta))
-    shots = {s["id"]: s for s in client.get("/api/project").json()["shots"]}
-    assert shots["c"]["takes"][1]["checks"] == meta["checks"]
-    assert shots["c"]["takes"][0]["checks"] is None
+
+
+def test_a_takes_check_results_are_listed(client, sb):
+    write_checks(sb, "take-002", RECORD)
+    take1, take2 = {s["id"]: s for s in client.get("/api/project").json()["shots"]}["c"]["takes"]
+    assert take1["checks"] is None and take2["checks_raw"] == RECORD
+    assert [(c["name"], c["status"], c["value"], c["unit"]) for c in take2["checks"]] == [
+        ("speech", "pass", 0.92, ""), ("seam", "fail", 31.5, "ΔE"), ("words", "not-run", None, "")]
+    assert take2["checks"][1]["reason"] == "the first frame jumps" and take2["checks"][1]["threshold"] == 12.0
+
+
+def test_checks_of_another_shape_are_shown_as_well_as_they_can_be(client, sb):
+    write_checks(sb, "take-002", {"lipsync": {"ok": False, "offset_ms": 120}, "speech": True, "note": "odd"})
+    checks = {s["id"]: s for s in client.get("/api/project").json()["shots"]}["c"]["takes"][1]["checks"]
+    assert [(c["name"], c["status"], c["reason"]) for c in checks] == [
+        ("lipsync", "fail", "offset_ms 120"), ("speech", "pass", ""), ("note", None, "odd")]
+    write_checks(sb, "take-002", "garbled")
+    checks = {s["id"]: s for s in client.get("/api/project").json()["shots"]}["c"]["takes"][1]["checks"]
+    assert checks == [{"name": "checks", "status": None, "value": None, "threshold": None, "unit": "",
+                       "reason": "garbled"}]
 
 
 def test_the_version_changes_with_the_project_and_the_view_has_an_etag(client, sb):
@@ -310,3 +340,18 @@ def test_the_server_binds_127_0_0_1_on_a_free_port(server):
     assert server.socket.getsockname()[0] == "127.0.0.1" and server.port > 0
     assert server.url == f"http://127.0.0.1:{server.port}/?token={TOKEN}"
     assert raw_get(server, "/api/state")[0] == 200
+
+
+def test_a_storyboard_never_rendered_shows_its_shots_with_no_take(tmp_path):
+    from storyboard_project import make_storyboard
+
+    sb = make_storyboard(tmp_path)
+    app = create_app(review_project(sb), TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        c.headers["Authorization"] = f"Bearer {TOKEN}"
+        data = c.get("/api/project").json()
+        assert data["film"] is None and [s["status"] for s in data["shots"]] == ["new"] * 5
+        assert all(s["takes"] == [] for s in data["shots"])
+        assert c.post("/api/shots/a/lock").status_code == 400  # no take to lock
+        assert c.get("/api/state").json()["busy"] is None
+    assert not sb.with_suffix(".nava").exists() or not (sb.with_suffix(".nava") / "manifest.json").exists()

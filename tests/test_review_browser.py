@@ -44,7 +44,12 @@ def project(tmp_path_factory) -> Path:
     render(demo_director(out), RenderOptions(shots=("answer",), takes=1))
     meta_path = out / "shots/answer/take-002/meta.json"  # the take checks' results, where they ran
     meta = json.loads(meta_path.read_text())
-    meta["checks"] = {"lipsync": {"ok": False, "offset_ms": 120}, "speech": True}
+    meta["checks"] = {"version": 1, "failed": ["seam"], "results": [
+        {"check": "speech", "status": "pass", "reason": "speech under every line", "value": 0.92, "unit": ""},
+        {"check": "seam", "status": "fail", "reason": "the first frame jumps", "value": 31.5, "unit": "ΔE"},
+        {"check": "stray_speech", "status": "warn", "reason": "speech where nobody speaks", "value": 0.4},
+        {"check": "words", "status": "not-run", "reason": "no ASR model"},
+    ]}
     meta_path.write_text(json.dumps(meta))
     return out
 
@@ -112,8 +117,10 @@ def test_the_review_page_in_chromium(server, browser, project):
     assert js(driver, "return [...document.querySelectorAll('#timeline button')].map(b => b.dataset.shot)") == [
         "arrival", "reunion", "answer", "together"]
     assert js(driver, "return document.querySelectorAll('#shot-answer .badge.picked').length") == 0
-    checks = driver.find_element("css selector", '#shot-answer figure[data-take="2"] .checks').text
-    assert "✗ lipsync offset_ms 120" in checks and "✓ speech" in checks
+    checks = driver.find_element("css selector", '#shot-answer figure[data-take="2"] .checks')
+    assert checks.text == "✓ 1 · ✗ seam · ! stray_speech · – 1 not run"  # folded: the summary
+    checks.find_element("css selector", "summary").click()
+    assert "✗ seam 31.5 ΔE — the first frame jumps" in checks.text and "– words — no ASR model" in checks.text
     assert not js(driver, "return document.querySelector('#shot-answer figure[data-take=\"1\"] .checks')")
 
     # a take plays: its currentTime advances

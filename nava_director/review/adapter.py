@@ -33,6 +33,49 @@ FILM = {"mp4": "film.mp4", "vtt": "film.vtt"}
 WATCHED = ("manifest.json", "report.json", "film.mp4", "film.vtt")  # beside the takes' meta.json
 
 
+def checks_list(raw: Any) -> list[dict[str, Any]] | None:
+    """A take's check results (``meta.json``'s ``checks``, where they ran) as one list of
+    ``{name, status: pass|fail|warn|not-run|None, value, threshold, unit, reason}``.
+
+    The checks' record (``{"results": [{"check", "status", "reason", "value", ...}], ...}``)
+    is read as such; any other shape (``{name: bool | {ok, ...}}``, a list) as well as it can be.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, dict) and isinstance(raw.get("results"), list):
+        items: list[tuple[str, Any]] = [(str(r.get("check", "?")), r) for r in raw["results"] if isinstance(r, dict)]
+    elif isinstance(raw, dict):
+        items = [(str(name), value) for name, value in raw.items()]
+    elif isinstance(raw, list):
+        items = [(str(r.get("check") or r.get("name") or i + 1) if isinstance(r, dict) else str(i + 1), r)
+                 for i, r in enumerate(raw)]
+    else:
+        items = [("checks", raw)]
+    return [_check(name, value) for name, value in items]
+
+
+def _check(name: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "status": None, "value": None, "threshold": None, "unit": "", "reason": ""}
+    if isinstance(value, bool):
+        out["status"] = "pass" if value else "fail"
+    elif isinstance(value, dict):
+        ok = next((value[k] for k in ("ok", "passed", "pass") if isinstance(value.get(k), bool)), None)
+        status = value.get("status")
+        out["status"] = status if isinstance(status, str) else None if ok is None else "pass" if ok else "fail"
+        out["value"] = next((value[k] for k in ("value", "score") if isinstance(value.get(k), (int, float))), None)
+        out["threshold"] = value.get("threshold") if isinstance(value.get("threshold"), (int, float)) else None
+        out["unit"] = str(value.get("unit") or "")
+        reason = next((value[k] for k in ("reason", "message", "note") if value.get(k)), None)
+        rest = {k: v for k, v in value.items() if k not in {"ok", "passed", "pass", "status", "value", "score",
+                                                             "threshold", "unit", "reason", "message", "note",
+                                                             "check", "name", "lines"}}
+        out["reason"] = str(reason) if reason else ", ".join(f"{k} {v}" for k, v in rest.items())
+    else:
+        out["value" if isinstance(value, (int, float)) else "reason"] = value if isinstance(value, (int, float)) \
+            else str(value)
+    return out
+
+
 class ReviewProject:
     """A storyboard's project as the review page sees it. ``env`` and ``user_config`` as for
     :func:`~nava_director.session.open_project` (tests keep the machine's out)."""
@@ -158,7 +201,8 @@ class ReviewProject:
             "last_frame": self.url(f"{folder}/{take.last_frame.name}", stamp),
             "timings": take.timings,
             "engine": meta.get("engine"),
-            "checks": meta.get("checks"),  # the take checks, where they ran; shown as they are
+            "checks": checks_list(meta.get("checks")),
+            "checks_raw": meta.get("checks"),  # as the take's meta.json holds it
         }
 
     def _film(self) -> dict[str, Any] | None:

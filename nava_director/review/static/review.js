@@ -214,26 +214,27 @@ function takeHTML(shot, take) {
     <div class="actions">${pick}</div>`;
 }
 
-// The take checks, whatever their shape: {name: bool | {ok|passed|pass, score, ...}} or a list.
+// The take checks (the server gives one list: name, status, value, unit, reason): a summary line
+// with the failures and warnings named, the whole list folded under it.
+const MARKS = { pass: "✓", fail: "✗", warn: "!", "not-run": "–" };
 function checksHTML(checks) {
-  if (checks == null) return "";
-  let items;
-  if (Array.isArray(checks)) items = checks.map((c, i) => [(c && (c.name || c.check)) || `check ${i + 1}`, c]);
-  else if (typeof checks === "object") items = Object.entries(checks);
-  else items = [["checks", checks]];
-  const li = items.map(([name, v]) => {
-    let ok = null;
-    let note = "";
-    if (typeof v === "boolean") ok = v;
-    else if (v && typeof v === "object") {
-      for (const k of ["ok", "passed", "pass"]) if (typeof v[k] === "boolean") { ok = v[k]; break; }
-      note = Object.entries(v).filter(([k, x]) => !["ok", "passed", "pass", "name", "check"].includes(k)
-        && x !== null && typeof x !== "object").map(([k, x]) => `${k} ${fmt(x)}`).join(", ");
-    } else note = fmt(v);
-    const mark = ok === true ? `<span class="pass">✓</span>` : ok === false ? `<span class="fail">✗</span>` : "•";
-    return `<li>${mark} ${esc(name)}${note ? ` <span class="dim">${esc(note)}</span>` : ""}</li>`;
+  if (!checks || !checks.length) return "";
+  const named = (status) => checks.filter((c) => c.status === status).map((c) => c.name);
+  const passed = named("pass").length;
+  const summary = [
+    passed ? `<span class="pass">✓ ${passed}</span>` : "",
+    named("fail").length ? `<span class="fail">✗ ${esc(named("fail").join(", "))}</span>` : "",
+    named("warn").length ? `<span class="warn">! ${esc(named("warn").join(", "))}</span>` : "",
+    named("not-run").length ? `<span class="dim">– ${named("not-run").length} not run</span>` : "",
+  ].filter(Boolean).join(" · ") || "checks";
+  const li = checks.map((c) => {
+    const mark = MARKS[c.status] || "•";
+    const value = c.value != null ? ` ${fmt(c.value)}${c.unit ? ` ${esc(c.unit)}` : ""}` : "";
+    const limit = c.threshold != null ? ` (limit ${fmt(c.threshold)})` : "";
+    return `<li class="${esc(c.status || "")}" title="${esc(c.reason)}"><span class="mark">${mark}</span> ${esc(c.name)}` +
+      `<span class="dim">${value}${limit}</span>${c.reason ? ` <span class="dim">— ${esc(c.reason)}</span>` : ""}</li>`;
   }).join("");
-  return `<ul class="checks">${li}</ul>`;
+  return `<details class="checks"><summary>${summary}</summary><ul>${li}</ul></details>`;
 }
 
 // What changes between versions: the lock, the jobs; the buttons that must wait.

@@ -355,3 +355,30 @@ def test_a_storyboard_never_rendered_shows_its_shots_with_no_take(tmp_path):
         assert c.post("/api/shots/a/lock").status_code == 400  # no take to lock
         assert c.get("/api/state").json()["busy"] is None
     assert not sb.with_suffix(".nava").exists() or not (sb.with_suffix(".nava") / "manifest.json").exists()
+
+
+def test_a_new_take_that_fails_says_why_and_the_next_one_still_runs():
+    from nava_director.errors import NavaError
+    from nava_director.review.jobs import Jobs
+
+    outcomes = iter([NavaError("a: the engine ran out of memory"), ZeroDivisionError("boom"), [4]])
+
+    def render(shot, progress):
+        progress.start(2)
+        progress.shot(shot, 0, "")
+        progress.step(3, 10, "denoise")
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    jobs = Jobs(render, busy=lambda: None)
+    for shot in ("a", "b", "c"):
+        jobs.submit(shot)
+    done = wait_for(lambda: (s := jobs.snapshot()) and all(j["state"] in ("done", "failed") for j in s) and s)
+    assert [(j["shot"], j["state"], j["error"], j["takes"]) for j in done] == [
+        ("a", "failed", "a: the engine ran out of memory", []),
+        ("b", "failed", "ZeroDivisionError: boom", []),
+        ("c", "done", None, [4]),
+    ]
+    assert done[2]["step"] == "denoise 3/10" and done[2]["shots_total"] == 2

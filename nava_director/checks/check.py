@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ class TakeContext:
     upstream_last_frame: Path | None = None  # a continued shot's upstream take's last frame (PNG)
     thresholds: Thresholds = field(default_factory=Thresholds)
     models: Models = field(default_factory=Models)
+
+    @functools.cached_property
+    def speech_probabilities(self) -> np.ndarray:
+        """Silero VAD's speech probability per 32 ms chunk of the take, computed once."""
+        return self.models.vad.probabilities(self.media.speech_audio)
 
     def upstream_frame(self) -> np.ndarray | None:
         if self.upstream_last_frame is None:

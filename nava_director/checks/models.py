@@ -43,13 +43,3 @@ class Models:
         if path not in self._voices:
             self._voices[path] = self.embedder.embed(read_voice(path))
         return self._voices[path]
-
-    @functools.cached_property
-    def _speech(self) -> dict[Path, np.ndarray]:
-        return {}
-
-    def speech_probabilities(self, key: Path, audio: np.ndarray) -> np.ndarray:
-        """Silero's per-chunk probabilities of a take's 16 kHz track, computed once per take."""
-        if key not in self._speech:
-            self._speech[key] = self.vad.probabilities(audio)
-        return self._speech[key]

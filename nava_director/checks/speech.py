@@ -16,7 +16,7 @@ NAME = "speech"
 
 def heard(ctx: TakeContext):
     """Silero's speech probability per 32 ms chunk of the take."""
-    return ctx.models.speech_probabilities(ctx.media.path, ctx.media.speech_audio)
+    return ctx.speech_probabilities
 
 
 def measure(ctx: TakeContext) -> CheckResult:

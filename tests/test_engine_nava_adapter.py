@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from engine.make_tiny_weights import make_tiny_weights
-from nava_director.engines.base import Clip, ShotRequest, SpeechLine
+from nava_director.clip import Clip
+from nava_director.engines.base import ShotRequest, SpeechLine
 from nava_director.engines.nava import NavaEngine
 from nava_director.errors import InputError, NavaError
 from tests.storyboard_helpers import ROOT, VOICES

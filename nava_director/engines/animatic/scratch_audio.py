@@ -16,7 +16,7 @@ import numpy as np
 
 from nava_director.engines.animatic.speech import speak
 from nava_director.engines.animatic.speech_timing import TimedLine
-from nava_director.keys import fraction
+from nava_director.project.keys import fraction
 
 SAMPLE_RATE = 48_000
 VOICE_LEVEL = 0.5

@@ -25,7 +25,8 @@ def _take(folder: Path, width: int, height: int, frames: int):
     from nava_director.checks import ShotScript
     from nava_director.cut import write_clip
     from nava_director.engines.animatic.speech import speak
-    from nava_director.engines.base import Clip, SpeechLine
+    from nava_director.clip import Clip
+    from nava_director.engines.base import SpeechLine
 
     y, x = np.mgrid[0:height, 0:width]
     images = np.stack([np.stack([(x + 3 * t) % 256, (y + t) % 256, (x + y + 5 * t) % 256], -1) for t in range(frames)])

@@ -33,7 +33,8 @@ from nava_director.checks import voice, words
 from nava_director.cut.clipfile import write_clip
 from nava_director.engines.animatic import AnimaticEngine
 from nava_director.engines.animatic.speech import speak
-from nava_director.engines.base import Clip, ShotRequest, SpeechLine
+from nava_director.clip import Clip
+from nava_director.engines.base import ShotRequest, SpeechLine
 from tests.storyboard_helpers import VOICES
 
 RATE, FPS = 48_000, 24

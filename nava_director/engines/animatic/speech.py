@@ -21,7 +21,7 @@ import subprocess
 import numpy as np
 
 from nava_director.errors import NavaError
-from nava_director.keys import fraction
+from nava_director.project.keys import fraction
 
 ESPEAK = "espeak-ng"
 ESPEAK_RATE = 22_050  # espeak-ng's output rate

@@ -4,7 +4,8 @@ made, the project folder and the engine chosen.
 
 Every command opens its project with :func:`open_project`; the CLI only parses and prints.
 Opening writes nothing and imports no torch: the engine is built (cheaply) when first
-asked for, and the shot shape is resolved once, when first asked for.
+asked for. What shapes the shots is resolved by the render from the session
+(``render/shape.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from nava_director.engines.registry import create_engine
 from nava_director.errors import InputError
 from nava_director.project.folder import Project
 from nava_director.project.manifest import Manifest
-from nava_director.render.shape import Shape, resolve_shape, shot_size
 from nava_director.settings import KEYS, Settings, choose_engine, load_settings
 from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
 from nava_director.storyboard.model import Character
@@ -84,20 +84,6 @@ class Session:
             return self.given_engine
         name, _ = choose_engine(self.settings)
         return create_engine(name, self.settings.weights)
-
-    @cached_property
-    def shape(self) -> Shape:
-        """What shapes every shot of a render (see render/shape.py)."""
-        return resolve_shape(self.settings, self.loaded, self.engine, self.args.steps)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """The size a render renders at (``plan`` shows it; needs no weights read)."""
-        return shot_size(self.settings, self.loaded, self.engine)
-
-    def shape_as_rendered(self, manifest: Manifest) -> Shape:
-        """The shape with what is not given now taken from the last render (``takes``, ``pick``)."""
-        return resolve_shape(self.settings, self.loaded, self.engine, self.args.steps, last=manifest)
 
     def captions(self, manifest: Manifest, cached_only: bool = False) -> dict[str, CaptionResult]:
         """Every shot's caption (``cached_only``: ask no LLM; the shots not cached are left out)."""

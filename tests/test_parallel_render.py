@@ -22,6 +22,7 @@ from nava_director.project.folder import Project
 from nava_director.render.jobs import RenderOptions
 from nava_director.render.launch import render_on_gpus
 from nava_director.render.parallel import Topology
+from nava_director.render.shape import shape_of
 from nava_director.storyboard.chains import assign, chains
 
 
@@ -308,7 +309,7 @@ def test_after_a_size_run_gpus_decides_as_one_process_does(tmp_path, monkeypatch
     unsized = director(sb, size=None)
     render_on_gpus(unsized, RenderOptions(), gpus=2)
     assert len(started) == 1  # not up to date: the ranks render
-    assert unsized.shape.size == (320, 176)  # the animatic's size for a landscape storyboard, untouched
+    assert shape_of(unsized).size == (320, 176)  # the animatic's size for a landscape storyboard
     assert sorted(render(director(sb, size=None)).rendered) == ["a", "b", "c", "d", "e"]  # as one process does
 
 

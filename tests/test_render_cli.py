@@ -15,6 +15,7 @@ from nava_director.engines.animatic import AnimaticEngine
 from nava_director.errors import NavaError
 from nava_director.project.folder import Project
 from nava_director.render.run import render
+from nava_director.render.shape import shape_of
 
 FILM_FRAMES = 5 * 25 - 3  # five 1 s shots at 24 fps, three of them continued (first frame dropped)
 
@@ -186,4 +187,4 @@ def test_plan_reports_the_size_render_uses(tmp_path):
     flags = ["--engine", "animatic", "--rewriter", "template", "--json"]
     planned = json.loads(CliRunner().invoke(app, ["plan", str(sb), *flags]).stdout)
     assert planned["size"] == [320, 176]  # the animatic's reduced size, not the format's 1280x704
-    assert tuple(planned["size"]) == director(sb, size=None).shape.size  # what every shot key is made with
+    assert tuple(planned["size"]) == shape_of(director(sb, size=None)).size  # what every shot key is made with

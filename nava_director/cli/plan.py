@@ -20,6 +20,7 @@ from nava_director.cli.common import (
     WeightsOpt,
     print_diagnostics,
 )
+from nava_director.render.shape import shot_size
 from nava_director.session import ProjectArgs, open_project
 from nava_director.settings import choose_engine
 from nava_director.storyboard.model import RENDER_FPS
@@ -78,7 +79,8 @@ def plan(
         manifest = session.project.manifest()
         with_takes = manifest.unlocked_with_takes([job.shot for job in session.plan.film])
         settings = session.settings
-        return session, session.size, plan_writer(settings.rewriter, settings, manifest.writer, with_takes)
+        size = shot_size(settings, session.loaded, session.engine)  # what `render` renders at
+        return session, size, plan_writer(settings.rewriter, settings, manifest.writer, with_takes)
 
     session, frame_size, writers = out.run(build)
     render_plan = session.plan

@@ -20,6 +20,7 @@ from nava_director.render.decide import states
 from nava_director.render.jobs import RenderOptions
 from nava_director.render.parallel import Ranks, Topology
 from nava_director.render.run import render
+from nava_director.render.shape import shape_of
 from nava_director.session import ProjectArgs, Session
 from nava_director.settings import Settings
 
@@ -36,8 +37,8 @@ def up_to_date(session: Session) -> bool:
     shape of this run, not of the last one)."""
     manifest = session.project.manifest()
     captions = session.captions(manifest, cached_only=True)
-    return all(state.chosen is not None for state in states(session.plan, session.project, manifest, captions,
-                                                              session.shape))
+    found = states(session.plan, session.project, manifest, captions, shape_of(session))
+    return all(state.chosen is not None for state in found)
 
 
 def rank_main(

@@ -32,6 +32,7 @@ from nava_director.project.report import Report
 from nava_director.project.takes import NewTake, Take
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.render.run import begin
+from nava_director.render.shape import shape_of
 from nava_director.session import Session
 from nava_director.storyboard.chains import assign
 from nava_director.storyboard.plan import RenderPlan
@@ -240,7 +241,7 @@ class Ranks:
         manifest, captions = start
         session = self.session
         if self.topology.is_leader:
-            inputs = RunInputs(session.project, manifest, captions, session.shape, session.characters,
+            inputs = RunInputs(session.project, manifest, captions, shape_of(session), session.characters,
                                self.options, session.settings.crf)
             writer = RemoteTakes(self.take_links[self.topology.rank])
             try:

@@ -1,7 +1,8 @@
 """``render``: bring every shot up to date, make the new takes asked for, cut the film.
 
 A run (:class:`Run`) holds the project lock from start to end: it cleans what an
-interrupted run left, reads the manifest, writes the captions, then the jobs run
+interrupted run left, reads the manifest, writes the captions, resolves what shapes the
+shots (``render/shape.py``), then the jobs run
 (:func:`~nava_director.render.jobs.run_jobs`, or over several GPUs ``render/parallel.py``),
 and :meth:`Run.finish` saves the manifest, cuts the film from every shot's chosen take and
 writes report.json. Nothing here imports torch: a run where nothing changed renders
@@ -23,6 +24,7 @@ from nava_director.progress import Progress
 from nava_director.project.report import CaptionNote, Film, FilmFailure, Report
 from nava_director.project.takes import Take
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
+from nava_director.render.shape import shape_of
 from nava_director.session import Session
 from nava_director.storyboard.model import RENDER_FPS
 
@@ -128,11 +130,10 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
         captions = session.captions(manifest)
         manifest.writer = next(iter(captions.values())).requested
         manifest.caption_model = next((c.model for c in captions.values() if c.model), manifest.caption_model)
-        manifest.size = session.shape.size
+        shape = shape_of(session)
+        manifest.size = shape.size
         manifest.steps = session.args.steps
-        inputs = RunInputs(
-            project, manifest, captions, session.shape, session.characters, options, session.settings.crf
-        )
+        inputs = RunInputs(project, manifest, captions, shape, session.characters, options, session.settings.crf)
         notes = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
         run = Run(session, inputs, started, notes)
         try:

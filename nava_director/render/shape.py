@@ -2,11 +2,12 @@
 
 A :class:`Shape` holds the render size, steps, fps, guidance, negative prompt and the engine
 (its id names its weights). Shot keys (``project/keys.py``) and engine requests are computed
-from it; nothing changes it after :func:`resolve_shape`.
+from it; nothing changes it after :func:`shape_of` made it.
 
-``render`` resolves it from the settings and the storyboard. ``takes`` / ``pick`` resolve it
-"as last rendered": a size or steps not given now are the manifest's (what the last render
-used), so that listing takes does not call every take stale after a ``--size`` run.
+``render`` resolves it from the session (settings, storyboard, engine): once per run, and the
+same on every rank of a ``--gpus`` run. ``takes`` / ``pick`` resolve it "as last rendered": a
+size or steps not given now are the manifest's (what the last render used), so that listing
+takes does not call every take stale after a ``--size`` run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nava_director.engines.base import Engine
 from nava_director.engines.registry import render_size
 from nava_director.project.keys import guidance_items
 from nava_director.project.manifest import Manifest
+from nava_director.session import Session
 from nava_director.settings import Settings
 from nava_director.storyboard.load import LoadedStoryboard
 from nava_director.storyboard.model import RENDER_FPS
@@ -65,3 +67,8 @@ def shot_size(
     """The size every shot renders at (``plan`` shows it): ``--size``, else (with ``last``) the
     last render's, else the engine's size for the storyboard's format (the animatic's is reduced)."""
     return settings.size or (last.size if last else None) or render_size(engine, loaded.storyboard.format.size)
+
+
+def shape_of(session: Session, last: Manifest | None = None) -> Shape:
+    """The shape of a render of ``session`` (with ``last``: as the last render was shaped)."""
+    return resolve_shape(session.settings, session.loaded, session.engine, session.args.steps, last)

@@ -1,7 +1,7 @@
 """The take commands: ``takes`` (status), ``pick``, ``lock`` and ``unlock``.
 
 They decide nothing new and render nothing: keys are made at the shape of the last render
-(``Session.shape_as_rendered``) and no LLM is asked (a shot whose rewritten caption is not
+(``shape_of(session, last=manifest)``) and no LLM is asked (a shot whose rewritten caption is not
 cached has no key). ``pick`` and ``lock`` write the manifest under the project lock.
 """
 
@@ -11,6 +11,7 @@ from nava_director.errors import InputError
 from nava_director.project.manifest import ShotEntry
 from nava_director.project.takes import Take
 from nava_director.render.decide import ShotState, states
+from nava_director.render.shape import shape_of
 from nava_director.session import Session
 
 
@@ -24,7 +25,7 @@ def status(session: Session, shot_id: str | None = None) -> list[ShotState]:
         session.known(shot_id)
     manifest = session.project.manifest()
     captions = session.captions(manifest, cached_only=True)
-    found = states(session.plan, session.project, manifest, captions, session.shape_as_rendered(manifest))
+    found = states(session.plan, session.project, manifest, captions, shape_of(session, last=manifest))
     return [s for s in found if shot_id is None or s.job.shot == shot_id]
 
 

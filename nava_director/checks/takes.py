@@ -1,0 +1,145 @@
+"""The checks on a project's takes: measured once, stored in the take's meta.json, read back.
+
+:class:`TakeChecker` measures a take (its clip, what the script says of its shot, the
+upstream take's last frame for a continued shot) and stores the record under ``"checks"``
+in its ``meta.json``; a record of the current checks' version and ASR model is read back
+instead of measuring again. :func:`check_shots` is the ``check`` command: the chosen take
+of every shot (or every take), and the colour drift along each chain of chosen takes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nava_director.checks.check import TakeContext
+from nava_director.checks.drift import chain_drift
+from nava_director.checks.media import TakeMedia
+from nava_director.checks.models import Models
+from nava_director.checks.result import CheckResult, Status
+from nava_director.checks.run import TakeChecks, check_take
+from nava_director.checks.script import ShotScript
+from nava_director.checks.thresholds import Thresholds
+from nava_director.project.files import write_json
+from nava_director.project.takes import META, Take
+from nava_director.storyboard.model import Character
+from nava_director.storyboard.plan import ShotJob
+
+KEY = "checks"  # where a take's meta.json holds its record
+
+
+def stored(take: Take) -> TakeChecks | None:
+    """The take's stored record, if it has one."""
+    meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
+    return TakeChecks.from_json(meta[KEY]) if isinstance(meta.get(KEY), dict) else None
+
+
+def store(take: Take, record: TakeChecks) -> None:
+    """Write ``record`` into the take's meta.json (atomically; everything else kept)."""
+    path = take.folder / META
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta[KEY] = record.to_json()
+    write_json(path, meta)
+
+
+def score(record: TakeChecks) -> tuple[int, int]:
+    """Lower is better: failed checks, then warnings."""
+    return len(record.failed), len(record.warned)
+
+
+@dataclass
+class TakeChecker:
+    """Measures takes for a run (or the ``check`` command), loading each model once."""
+
+    characters: Mapping[str, Character]
+    weights: Path | None = None  # NAVA weights: the voice check hears with the engine's ReDimNet
+    asr_model: Path | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        self.models = Models(weights=self.weights, asr_model=self.asr_model)
+
+    def measure(self, take: Take, job: ShotJob, upstream: Take | None) -> TakeChecks:
+        """The take's record: the stored one when current, else measured now and stored."""
+        from nava_director.render.decide import speech
+
+        record = stored(take)
+        asr = self.asr_model.name if self.asr_model is not None else None
+        if record is not None and record.current(asr):
+            return record
+        meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
+        media = TakeMedia(take.clip)
+        script = ShotScript.from_speech(job.shot, speech(job, self.characters), media.seconds)
+        ctx = TakeContext(media, script, meta.get("engine", ""), upstream.last_frame if upstream else None,
+                          self.thresholds, self.models)  # fmt: skip
+        record = check_take(ctx)
+        try:
+            store(take, record)
+        except OSError:  # a read-only project: the record still counts for this run
+            pass
+        return record
+
+
+def drift(jobs: list[ShotJob], records: Mapping[str, TakeChecks | None],
+          thresholds: Thresholds = Thresholds()) -> dict[str, CheckResult]:  # fmt: skip
+    """The drift result of every continued shot whose chain's takes are measured."""
+    parents = {job.shot: job.continue_from for job in jobs}
+    labs = {shot: r.mean_lab for shot, r in records.items() if r is not None and r.mean_lab is not None}
+    return {shot: result for shot, result in chain_drift(parents, labs, thresholds).items()
+            if result.status is not Status.NOT_RUN}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CheckedTake:
+    """One row of the ``check`` command: a take, its record, and (a film take) its chain's drift."""
+
+    shot: str
+    take: Take
+    chosen: bool
+    record: TakeChecks
+    drift: CheckResult | None = None
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return [*self.record.results, *([self.drift] if self.drift else [])]
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status is Status.FAIL for r in self.results)
+
+    def to_json(self) -> dict:
+        return {"shot": self.shot, "take": self.take.n, "chosen": self.chosen, "failed": self.failed,
+                "checks": self.record.to_json(), "drift": self.drift.to_json() if self.drift else None}  # fmt: skip
+
+
+def check_shots(session, shot_id: str | None = None, all_takes: bool = False) -> list[CheckedTake]:
+    """``check``: measure the chosen take of every shot (or of one; ``all_takes``: every take),
+    storing each record in its meta.json, under the project lock. Renders nothing, asks no LLM.
+    A film take's chain drift is judged from the chain's measured records."""
+    from nava_director.render.take_commands import status
+
+    if shot_id is not None:
+        session.known(shot_id)
+    settings = session.settings
+    checker = TakeChecker(session.characters, settings.weights, settings.asr_model)
+    rows: list[CheckedTake] = []
+    film: dict[str, TakeChecks | None] = {}  # each shot's chosen take's record, for the drift
+    with session.project.locked():
+        states = status(session)
+        chosen = {s.job.shot: s.chosen for s in states}
+        for state in states:
+            job = state.job
+            if shot_id is not None and job.shot != shot_id:
+                film[job.shot] = stored(state.chosen) if state.chosen else None
+                continue
+            upstream = chosen.get(job.continue_from) if job.continue_from else None
+            for take in state.takes if all_takes else [t for t in [state.chosen] if t is not None]:
+                is_chosen = state.chosen is not None and take.n == state.chosen.n
+                row = CheckedTake(job.shot, take, is_chosen, checker.measure(take, job, upstream))
+                rows.append(row)
+                if is_chosen:
+                    film[job.shot] = row.record
+    drifts = drift([s.job for s in states], film, checker.thresholds)
+    return [CheckedTake(r.shot, r.take, r.chosen, r.record, drifts.get(r.shot) if r.chosen else None) for r in rows]

@@ -115,31 +115,30 @@ class CheckedTake:
 
 
 def check_shots(session, shot_id: str | None = None, all_takes: bool = False) -> list[CheckedTake]:
-    """``check``: measure the chosen take of every shot (or of one; ``all_takes``: every take),
-    storing each record in its meta.json, under the project lock. Renders nothing, asks no LLM.
-    A film take's chain drift is judged from the chain's measured records."""
-    from nava_director.render.take_commands import status
-
+    """``check``: measure the film's take of every shot (the one the last render chose, as the
+    manifest says), or of one; ``all_takes``: every take. Each record is stored in its
+    meta.json, under the project lock; nothing renders, no LLM is asked. A film take's chain
+    drift is judged from the chain's measured records."""
     if shot_id is not None:
         session.known(shot_id)
-    settings = session.settings
+    settings, project = session.settings, session.project
     checker = TakeChecker(session.characters, settings.weights, settings.asr_model)
     rows: list[CheckedTake] = []
-    film: dict[str, TakeChecks | None] = {}  # each shot's chosen take's record, for the drift
-    with session.project.locked():
-        states = status(session)
-        chosen = {s.job.shot: s.chosen for s in states}
-        for state in states:
-            job = state.job
+    film: dict[str, TakeChecks | None] = {}  # each shot's film take's record, for the drift
+    with project.locked():
+        manifest = project.manifest()
+        takes = {job.shot: {t.n: t for t in project.takes(job.shot)} for job in session.plan.jobs}
+        chosen = {shot: by_n.get(manifest.shot(shot).chosen) for shot, by_n in takes.items()}
+        for job in session.plan.jobs:
             if shot_id is not None and job.shot != shot_id:
-                film[job.shot] = stored(state.chosen) if state.chosen else None
+                film[job.shot] = stored(chosen[job.shot]) if chosen[job.shot] else None
                 continue
             upstream = chosen.get(job.continue_from) if job.continue_from else None
-            for take in state.takes if all_takes else [t for t in [state.chosen] if t is not None]:
-                is_chosen = state.chosen is not None and take.n == state.chosen.n
-                row = CheckedTake(job.shot, take, is_chosen, checker.measure(take, job, upstream))
+            mine = chosen[job.shot]
+            for take in takes[job.shot].values() if all_takes else [t for t in [mine] if t is not None]:
+                row = CheckedTake(job.shot, take, take is mine, checker.measure(take, job, upstream))
                 rows.append(row)
-                if is_chosen:
+                if row.chosen:
                     film[job.shot] = row.record
-    drifts = drift([s.job for s in states], film, checker.thresholds)
+    drifts = drift(list(session.plan.jobs), film, checker.thresholds)
     return [CheckedTake(r.shot, r.take, r.chosen, r.record, drifts.get(r.shot) if r.chosen else None) for r in rows]

@@ -128,5 +128,5 @@ def test_the_check_command_on_a_passing_animatic_project(tmp_path):
     first = cli("render", str(sb), "--engine", "animatic", "--size", "96x64", "--rewriter", "template", "--json")
     report = json.loads(first.stdout)
     assert sorted(report["checks"]) == ["a", "b", "c", "d", "e"]
-    done = cli("check", str(sb), "--engine", "animatic", "--all-takes")
+    done = cli("check", str(sb), "--all-takes")
     assert done.returncode == 0 and "pass" in done.stdout

@@ -71,7 +71,8 @@ class TakeChecker:
             return record
         meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
         media = TakeMedia(take.clip)
-        script = ShotScript.from_speech(job.shot, speech(job, self.characters), media.seconds)
+        seconds = meta["frames"] / meta["fps"] if meta.get("frames") and meta.get("fps") else media.seconds
+        script = ShotScript.from_speech(job.shot, speech(job, self.characters), seconds)
         ctx = TakeContext(media, script, meta.get("engine", ""), upstream.last_frame if upstream else None,
                           self.thresholds, self.models)  # fmt: skip
         record = check_take(ctx)

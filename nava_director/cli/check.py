@@ -13,11 +13,9 @@ from nava_director.cli import app
 from nava_director.cli.common import (
     AsrModelOpt,
     DebugOpt,
-    EngineOpt,
     JsonOpt,
     OutOpt,
     Output,
-    SizeOpt,
     StoryboardArg,
     WeightsOpt,
 )
@@ -57,16 +55,14 @@ def check(
     all_takes: Annotated[bool, typer.Option("--all-takes", help="Every take, not only the film's.")] = False,
     asr_model: AsrModelOpt = None,
     out_dir: OutOpt = None,
-    engine: EngineOpt = None,
     weights: WeightsOpt = None,
-    size: SizeOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Measure the film's take of every shot (or every take): speech, voice, words, picture, seam,
     drift, sound. Results are kept in each take's meta.json. Exit 1 when a check fails."""
     out = Output(as_json, debug)
-    args = ProjectArgs(storyboard, out=out_dir, engine=engine, weights=weights, size=size, asr_model=asr_model)
+    args = ProjectArgs(storyboard, out=out_dir, weights=weights, asr_model=asr_model)
     rows = out.run(lambda: check_shots(open_project(args), shot, all_takes))
     out.show([row.to_json() for row in rows], lambda: _table(rows) if rows else "no takes to check: render first")
     if any(row.failed for row in rows):

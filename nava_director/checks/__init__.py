@@ -47,7 +47,15 @@ Stored format: a take's ``meta.json`` holds the record of :class:`TakeChecks` un
     }
 
 ``status`` is one of ``pass``, ``fail``, ``warn``, ``not-run``; ``lines`` appears only on
-the per-line checks (speech, voice, words).
+the per-line checks (speech, voice, words). Drift is judged per chain, so it is not in a
+take's record: ``check --json`` gives it per film take (``"drift"``), and ``report.json``
+lists it with the rest. ``report.json`` holds, per shot, the film take's summary::
+
+    "checks": {"answer": {"take": 3, "failed": ["speech"], "warned": [], "retakes": 2,
+                          "chosen_by_checks": true}}
+
+and the manifest's ``by_checks`` is the take the checks chose among retakes (``render
+--retake``). The glue with the project folder is ``takes.py``.
 """
 
 from nava_director.checks.check import Check, TakeContext, engine_family

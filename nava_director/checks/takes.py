@@ -18,8 +18,8 @@ from nava_director.checks.check import TakeContext
 from nava_director.checks.drift import chain_drift
 from nava_director.checks.media import TakeMedia
 from nava_director.checks.models import Models
-from nava_director.checks.result import CheckResult, Status
-from nava_director.checks.run import TakeChecks, check_take
+from nava_director.checks.result import CheckResult, Status, not_run
+from nava_director.checks.run import CHECKS, TakeChecks, check_take
 from nava_director.checks.script import ShotScript
 from nava_director.checks.thresholds import Thresholds
 from nava_director.project.files import write_json
@@ -31,9 +31,12 @@ KEY = "checks"  # where a take's meta.json holds its record
 
 
 def stored(take: Take) -> TakeChecks | None:
-    """The take's stored record, if it has one."""
-    meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
-    return TakeChecks.from_json(meta[KEY]) if isinstance(meta.get(KEY), dict) else None
+    """The take's stored record, if it has one (None too for a record this version cannot read)."""
+    try:
+        meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
+        return TakeChecks.from_json(meta[KEY]) if isinstance(meta.get(KEY), dict) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def store(take: Take, record: TakeChecks) -> None:
@@ -62,7 +65,15 @@ class TakeChecker:
         self.models = Models(weights=self.weights, asr_model=self.asr_model)
 
     def measure(self, take: Take, job: ShotJob, upstream: Take | None) -> TakeChecks:
-        """The take's record: the stored one when current, else measured now and stored."""
+        """The take's record: the stored one when current, else measured now and stored. Never
+        raises: what cannot be measured is "not run", with the reason (a check never fails a render)."""
+        try:
+            return self._measure(take, job, upstream)
+        except Exception as error:  # noqa: BLE001
+            reason = f"could not run: {type(error).__name__}: {error}"
+            return TakeChecks([not_run(check.name, reason) for check in CHECKS])
+
+    def _measure(self, take: Take, job: ShotJob, upstream: Take | None) -> TakeChecks:
         from nava_director.render.decide import speech
 
         record = stored(take)

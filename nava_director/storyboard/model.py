@@ -1,6 +1,6 @@
 """The storyboard: pydantic models of its format (docs/architecture.md, "The storyboard").
 
-Loading with line numbers and the semantic checks live in ``nava_director/loader.py``;
+Loading with line numbers and the semantic rules live in ``storyboard/load.py`` and ``storyboard/rules.py``;
 this module is only the shape of the data.
 """
 

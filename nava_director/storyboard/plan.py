@@ -4,7 +4,8 @@ Each :class:`ShotJob` says what one shot renders — its length in frames at NAV
 and in audio tokens (the engine's rule: ``engine/lengths.py``), its speakers, where its
 first frame comes from — and carries the storyboard's models of the shot and its scene, so
 that nothing downstream re-reads the YAML. Jobs are in render order: storyboard order,
-except that a continued shot always comes after the shot it continues from. Cache keys are not made here (``project/keys.py``).
+except that a continued shot always comes after the shot it continues from. Cache keys are
+not made here (``project/keys.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 They read the YAML tree itself, guarding every type, so that they run — and report at
 ``LINE:COL`` — even where the schema found other errors in the same file. The loader
-(``loader.py``) runs them all; the schema's own errors come from pydantic.
+(``storyboard/load.py``) runs them all; the schema's own errors come from pydantic.
 """
 
 from __future__ import annotations

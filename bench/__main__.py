@@ -78,7 +78,9 @@ def benchmarks() -> dict[str, Benchmark]:
         "join": Benchmark("join", quick=dict(width=320, height=176), tiny=dict(clips=3, width=64, height=32)),
         "gpu_paper": Benchmark("gpu_paper"),
         "checks": Benchmark(
-            "checks", quick=dict(width=832, height=480, frames=121, repeats=2), tiny=dict(width=64, height=32, frames=25, repeats=1)
+            "checks",
+            quick=dict(width=832, height=480, frames=121, repeats=2),
+            tiny=dict(width=64, height=32, frames=25, repeats=1),
         ),
     }
 

@@ -44,7 +44,8 @@ def _take(folder: Path, width: int, height: int, frames: int):
     return clip, script
 
 
-def run(width: int = 1280, height: int = 704, frames: int = 121, repeats: int = 3, asr_model: str | None = None) -> dict:
+def run(width: int = 1280, height: int = 704, frames: int = 121, repeats: int = 3,
+        asr_model: str | None = None) -> dict:  # fmt: skip
     from nava_director.checks import CHECKS, Models, TakeContext, TakeMedia, run_check
 
     with tempfile.TemporaryDirectory() as tmp:

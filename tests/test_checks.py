@@ -289,7 +289,8 @@ def test_a_steady_colour_drift_along_a_chain_is_flagged(tmp_path):
         tinted = moving(24, seed=3).astype(np.float32)
         tinted[..., 0] += 14 * i  # warmer shot by shot
         tinted[..., 2] -= 14 * i
-        labs[shot] = mean_lab(TakeMedia(write(tmp_path / f"{shot}.mp4", np.clip(tinted, 0, 255).astype(np.uint8))).frames)
+        clip = write(tmp_path / f"{shot}.mp4", np.clip(tinted, 0, 255).astype(np.uint8))
+        labs[shot] = mean_lab(TakeMedia(clip).frames)
     parents = {"a": None, "b": "a", "c": "b", "d": "c", "e": None}
     drift = chain_drift(parents, labs)
     assert drift["a"].status is Status.NOT_RUN and drift["e"].status is Status.NOT_RUN

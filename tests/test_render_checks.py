@@ -16,7 +16,6 @@ from storyboard_project import cli, director, edit, make_storyboard
 from nava_director.checks import CHECKS_VERSION
 from nava_director.cli.render import checks_summary
 from nava_director.engines.animatic import AnimaticEngine
-from nava_director.render.jobs import RenderOptions
 from nava_director.render.run import render
 from nava_director.render.take_commands import pick, status
 

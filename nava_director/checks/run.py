@@ -85,7 +85,8 @@ def check_take(ctx: TakeContext) -> TakeChecks:
     began = time.perf_counter()
     results = [run_check(check, ctx) for check in CHECKS]
     try:
-        colour = mean_lab(ctx.media.frames) if engine_family(ctx.engine) in GENERATED and len(ctx.media.frames) else None
+        generated = engine_family(ctx.engine) in GENERATED
+        colour = mean_lab(ctx.media.frames) if generated and len(ctx.media.frames) else None
     except Exception:  # an undecodable picture: its checks said so already
         colour = None
     asr = ctx.models.asr_model.name if ctx.models.asr_model is not None else None

@@ -27,7 +27,8 @@ def measure(ctx: TakeContext) -> CheckResult:
     limit = ctx.thresholds.seam_max_difference
     return judged(NAME, difference <= limit, difference, limit, "mean |difference|",
                   f"it starts where the upstream take ends (difference {difference:.1f})",
-                  f"its first frame is {difference:.0f} levels from the upstream take's last frame: a jump at the seam")  # fmt: skip
+                  f"its first frame is {difference:.0f} levels from the upstream take's last frame: "
+                  "a jump at the seam")  # fmt: skip
 
 
 CHECK = Check(NAME, "a continued shot's first frame against the upstream take's last frame", GENERATED, measure,

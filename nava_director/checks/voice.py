@@ -50,11 +50,12 @@ def measure(ctx: TakeContext) -> CheckResult:
         closest = max(others.items(), key=lambda kv: kv[1], default=None)
         ok = own >= limit and (closest is None or own > closest[1] + ctx.thresholds.voice_margin)
         rows.append({"line": i, "text": line.text, "speaker": line.speaker, "value": round(own, 3),
-                     "other": round(closest[1], 3) if closest else None, "other_speaker": closest[0] if closest else None,
-                     "status": "pass" if ok else "fail"})  # fmt: skip
+                     "other": round(closest[1], 3) if closest else None,
+                     "other_speaker": closest[0] if closest else None, "status": "pass" if ok else "fail"})  # fmt: skip
         if not ok:
             against = f", {closest[0]}'s {closest[1]:.2f}" if closest else ""
-            failing.append(f"line {i} ({line.speaker}: {line.text}) sounds {own:.2f} like {line.speaker}'s voice{against}")
+            failing.append(f"line {i} ({line.speaker}: {line.text}) sounds {own:.2f} like {line.speaker}'s voice"
+                           f"{against}")  # fmt: skip
     measured = [row["value"] for row in rows if "value" in row]
     if not measured:
         return not_run(NAME, f"too little speech in the lines' slots to compare voices ({embedder.name})")

@@ -5,7 +5,6 @@ Value: the share of the take's frames that are a solid colour.
 
 from __future__ import annotations
 
-
 from nava_director.checks.check import GENERATED, Check, TakeContext
 from nava_director.checks.media import luma
 from nava_director.checks.result import CheckResult, judged, not_run

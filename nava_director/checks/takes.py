@@ -1,10 +1,11 @@
 """The checks on a project's takes: measured once, stored in the take's meta.json, read back.
 
-:class:`TakeChecker` measures a take (its clip, what the script says of its shot, the
-upstream take's last frame for a continued shot) and stores the record under ``"checks"``
-in its ``meta.json``; a record of the current checks' version and ASR model is read back
-instead of measuring again. :func:`check_shots` is the ``check`` command: the chosen take
-of every shot (or every take), and the colour drift along each chain of chosen takes.
+:class:`TakeChecker` measures a take (its clip, the shot's spoken lines, the upstream
+take's last frame for a continued shot) and stores the record under ``"checks"`` in its
+``meta.json``; a record of the current checks' version and ASR model is read back instead
+of measuring again. :func:`drift` judges the colour drift along each chain of film takes.
+The render loop (``render/jobs.py``, ``render/run.py``) and the ``check`` command
+(``render/take_commands.py``) call them.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from nava_director.checks.result import CheckResult, Status, not_run
 from nava_director.checks.run import CHECKS, TakeChecks, check_take
 from nava_director.checks.script import ShotScript
 from nava_director.checks.thresholds import Thresholds
+from nava_director.engines.base import SpeechLine
 from nava_director.project.files import write_json
 from nava_director.project.takes import META, Take
-from nava_director.storyboard.model import Character
 from nava_director.storyboard.plan import ShotJob
 
 KEY = "checks"  # where a take's meta.json holds its record
@@ -56,7 +57,6 @@ def score(record: TakeChecks) -> tuple[int, int]:
 class TakeChecker:
     """Measures takes for a run (or the ``check`` command), loading each model once."""
 
-    characters: Mapping[str, Character]
     weights: Path | None = None  # NAVA weights: the voice check hears with the engine's ReDimNet
     asr_model: Path | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -64,18 +64,16 @@ class TakeChecker:
     def __post_init__(self) -> None:
         self.models = Models(weights=self.weights, asr_model=self.asr_model)
 
-    def measure(self, take: Take, job: ShotJob, upstream: Take | None) -> TakeChecks:
+    def measure(self, take: Take, lines: list[SpeechLine], upstream: Take | None) -> TakeChecks:
         """The take's record: the stored one when current, else measured now and stored. Never
         raises: what cannot be measured is "not run", with the reason (a check never fails a render)."""
         try:
-            return self._measure(take, job, upstream)
+            return self._measure(take, lines, upstream)
         except Exception as error:  # noqa: BLE001
             reason = f"could not run: {type(error).__name__}: {error}"
             return TakeChecks([not_run(check.name, reason) for check in CHECKS])
 
-    def _measure(self, take: Take, job: ShotJob, upstream: Take | None) -> TakeChecks:
-        from nava_director.render.decide import speech
-
+    def _measure(self, take: Take, lines: list[SpeechLine], upstream: Take | None) -> TakeChecks:
         record = stored(take)
         asr = self.asr_model.name if self.asr_model is not None else None
         if record is not None and record.current(asr):
@@ -83,7 +81,7 @@ class TakeChecker:
         meta = json.loads((take.folder / META).read_text(encoding="utf-8"))
         media = TakeMedia(take.clip)
         seconds = meta["frames"] / meta["fps"] if meta.get("frames") and meta.get("fps") else media.seconds
-        script = ShotScript.from_speech(job.shot, speech(job, self.characters), seconds)
+        script = ShotScript.from_speech(take.shot, lines, seconds)
         ctx = TakeContext(media, script, meta.get("engine", ""), upstream.last_frame if upstream else None,
                           self.thresholds, self.models)  # fmt: skip
         record = check_take(ctx)
@@ -124,33 +122,3 @@ class CheckedTake:
     def to_json(self) -> dict:
         return {"shot": self.shot, "take": self.take.n, "chosen": self.chosen, "failed": self.failed,
                 "checks": self.record.to_json(), "drift": self.drift.to_json() if self.drift else None}  # fmt: skip
-
-
-def check_shots(session, shot_id: str | None = None, all_takes: bool = False) -> list[CheckedTake]:
-    """``check``: measure the film's take of every shot (the one the last render chose, as the
-    manifest says), or of one; ``all_takes``: every take. Each record is stored in its
-    meta.json, under the project lock; nothing renders, no LLM is asked. A film take's chain
-    drift is judged from the chain's measured records."""
-    if shot_id is not None:
-        session.known(shot_id)
-    settings, project = session.settings, session.project
-    checker = TakeChecker(session.characters, settings.weights, settings.asr_model)
-    rows: list[CheckedTake] = []
-    film: dict[str, TakeChecks | None] = {}  # each shot's film take's record, for the drift
-    with project.locked():
-        manifest = project.manifest()
-        takes = {job.shot: {t.n: t for t in project.takes(job.shot)} for job in session.plan.jobs}
-        chosen = {shot: by_n.get(manifest.shot(shot).chosen) for shot, by_n in takes.items()}
-        for job in session.plan.jobs:
-            if shot_id is not None and job.shot != shot_id:
-                film[job.shot] = stored(chosen[job.shot]) if chosen[job.shot] else None
-                continue
-            upstream = chosen.get(job.continue_from) if job.continue_from else None
-            mine = chosen[job.shot]
-            for take in takes[job.shot].values() if all_takes else [t for t in [mine] if t is not None]:
-                row = CheckedTake(job.shot, take, take is mine, checker.measure(take, job, upstream))
-                rows.append(row)
-                if row.chosen:
-                    film[job.shot] = row.record
-    drifts = drift(list(session.plan.jobs), film, checker.thresholds)
-    return [CheckedTake(r.shot, r.take, r.chosen, r.record, drifts.get(r.shot) if r.chosen else None) for r in rows]

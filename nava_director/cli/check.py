@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from nava_director.checks.result import CheckResult, Status
-from nava_director.checks.takes import CheckedTake, check_shots
+from nava_director.checks.takes import CheckedTake
 from nava_director.cli import app
 from nava_director.cli.common import (
     AsrModelOpt,
@@ -19,6 +19,7 @@ from nava_director.cli.common import (
     StoryboardArg,
     WeightsOpt,
 )
+from nava_director.render.take_commands import check as check_takes
 from nava_director.session import ProjectArgs, open_project
 
 STYLE = {Status.PASS: "[green]pass[/]", Status.FAIL: "[bold red]fail[/]", Status.WARN: "[yellow]warn[/]",
@@ -63,7 +64,7 @@ def check(
     drift, sound. Results are kept in each take's meta.json. Exit 1 when a check fails."""
     out = Output(as_json, debug)
     args = ProjectArgs(storyboard, out=out_dir, weights=weights, asr_model=asr_model)
-    rows = out.run(lambda: check_shots(open_project(args), shot, all_takes))
+    rows = out.run(lambda: check_takes(open_project(args), shot, all_takes))
     out.show([row.to_json() for row in rows], lambda: _table(rows) if rows else "no takes to check: render first")
     if any(row.failed for row in rows):
         raise typer.Exit(1)

@@ -24,7 +24,7 @@ from nava_director.project.keys import ShotKey
 from nava_director.project.manifest import Manifest, ShotEntry
 from nava_director.project.report import Failure, Report, ShotChecks
 from nava_director.project.takes import NewTake, Take, TakeMeta
-from nava_director.render.decide import choose, new_seeds, shot_request, shot_state
+from nava_director.render.decide import choose, new_seeds, shot_request, shot_state, speech
 from nava_director.render.shape import Shape
 from nava_director.storyboard.model import Character
 from nava_director.storyboard.plan import ShotJob
@@ -156,7 +156,8 @@ class _Loop:
         to ``retake`` more times. The best take by the checks is chosen (a state of its own in the
         manifest, ``by_checks``); a shot the user picked or locked is never replaced."""
         checker, report = self.inputs.checker, self.outcome.report
-        records = {first.n: checker.measure(first, job, upstream)}
+        lines = speech(job, self.inputs.characters)
+        records = {first.n: checker.measure(first, lines, upstream)}
         by_n = {first.n: first}
         ran = 0
         if records[first.n].failed and self.inputs.retake > 0 and entry.picked is None and not entry.locked:
@@ -164,7 +165,7 @@ class _Loop:
             for seed in new_seeds(takes, key.value, job.seed + 1, self.inputs.retake, explicit=False):
                 take = self.render_take(job, caption, key, seed, upstream)
                 takes.append(take)
-                by_n[take.n], records[take.n] = take, checker.measure(take, job, upstream)
+                by_n[take.n], records[take.n] = take, checker.measure(take, lines, upstream)
                 ran += 1
                 if not records[take.n].failed:
                     break

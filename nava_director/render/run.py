@@ -24,6 +24,7 @@ from nava_director.errors import InputError, NavaError
 from nava_director.progress import Progress
 from nava_director.project.report import CaptionNote, Film, FilmFailure, Report, ShotChecks
 from nava_director.project.takes import Take
+from nava_director.render.decide import speech
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.render.shape import shape_of
 from nava_director.session import Session
@@ -111,7 +112,7 @@ class Run:
                 made = set(report.new_takes.get(job.shot, ())) | {take.n}
                 for each in project.takes(job.shot):
                     if each.n in made:
-                        checker.measure(each, job, upstream)
+                        checker.measure(each, speech(job, self.session.characters), upstream)
             record = stored(take)
             records[job.shot] = record if record is not None and record.current(asr) else None
         drifts = drift(self.session.plan.jobs, records, checker.thresholds)
@@ -163,7 +164,7 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
         manifest.size = shape.size
         manifest.steps = session.args.steps
         settings = session.settings
-        checker = TakeChecker(session.characters, settings.weights, settings.asr_model) if settings.checks else None
+        checker = TakeChecker(settings.weights, settings.asr_model) if settings.checks else None
         inputs = RunInputs(project, manifest, captions, shape, session.characters, options, settings.crf, checker,
                            settings.retake)  # fmt: skip
         notes = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}

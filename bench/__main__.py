@@ -31,6 +31,7 @@ HEADLINES = (
     "rerender_edit_one_shot_rendered",
     "join_copy_vs_reencode_speedup",
     "checks_total_s_per_footage_s",
+    "review_open_50x3_s",
 )
 # (check, wording) per headline that has a target
 TARGETS: dict[str, tuple[Callable[[float, dict], bool], str]] = {
@@ -38,6 +39,7 @@ TARGETS: dict[str, tuple[Callable[[float, dict], bool], str]] = {
     "forward_vs_matmul_flops_ratio": (lambda v, _: v >= 0.7, ">= 0.7"),
     "rerender_noop_50_shots_s": (lambda v, _: v < 2.0, "< 2 s"),
     "rerender_noop_engine_calls": (lambda v, _: v == 0, "0"),
+    "review_open_50x3_s": (lambda v, _: v < 1.0, "< 1 s"),
     "rerender_edit_one_shot_rendered": (
         lambda v, d: v == len(d["rerender"]["edited_chain"]),
         "the edited shot's chain",
@@ -82,6 +84,7 @@ def benchmarks() -> dict[str, Benchmark]:
             quick=dict(width=832, height=480, frames=121, repeats=2),
             tiny=dict(width=64, height=32, frames=25, repeats=1),
         ),
+        "review": Benchmark("review", quick=None, tiny=dict(shots=10, takes=2, size="64x36", repeats=1)),
     }
 
 
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes.add_argument("--quick", action="store_true", help="what fits in about a minute (no load)")
     sizes.add_argument("--tiny", action="store_true", help="toy sizes: checks the harness, numbers mean nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, checks")
+    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, checks")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--save", type=Path, help="also write the JSON to this file")
     args = parser.parse_args(argv)

@@ -82,7 +82,8 @@ def checks_summary(report: Report) -> str:
     """The checks of the film's takes in words: how many shots pass, what failed, what the retakes did."""
     notes = report.checks
     failing = {shot: note for shot, note in notes.items() if note.failed}
-    words = [f"{len(notes) - len(failing)} of {len(notes)} checked shot(s) pass"]
+    passing = [shot for shot in notes if shot not in failing]
+    words = [f"{len(passing)} of {len(notes)} checked shot(s) pass" + (f" ({', '.join(passing)})" if passing else "")]
     for shot, note in failing.items():
         words.append(f"{shot} (take {note.take:03d}) fails {', '.join(note.failed)}")
     for shot, note in notes.items():

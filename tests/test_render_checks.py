@@ -124,6 +124,8 @@ def test_the_check_command_measures_an_existing_project_and_exits_1_on_a_failing
 
 def test_the_check_command_on_a_passing_animatic_project(tmp_path):
     sb = make_storyboard(tmp_path)
+    refused = cli("render", str(sb), "--no-check", "--retake", "2", check=False)
+    assert refused.returncode == 2 and "--retake 2 needs the take checks" in refused.stderr
     first = cli("render", str(sb), "--engine", "animatic", "--size", "96x64", "--rewriter", "template", "--json")
     report = json.loads(first.stdout)
     assert sorted(report["checks"]) == ["a", "b", "c", "d", "e"]

@@ -62,6 +62,9 @@ def check_options(session: Session, options: RenderOptions) -> None:
         session.known(shot_id)
     if options.takes is not None and options.takes < 1:
         raise InputError("--takes must be at least 1")
+    if session.settings.retake and not session.settings.checks:
+        raise InputError(f"--retake {session.settings.retake} needs the take checks, which are off (--no-check)",
+                         hint="drop --no-check, or --retake")  # fmt: skip
     plan_edit(cut_shots(session), RENDER_FPS)  # transitions that cannot fit
 
 

@@ -1,0 +1,40 @@
+"""`nava-director import SCRIPT.fountain STORY.yaml`: a Fountain screenplay to a storyboard.
+
+``import`` is a Python keyword: the command is registered by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nava_director.authoring.screenplay import import_fountain
+from nava_director.cli import app
+from nava_director.cli._common import DebugOpt, JsonOpt, output, print_diagnostics, run
+
+
+@app.command("import")
+def import_script(
+    script: Annotated[Path, typer.Argument(help="The screenplay, in Fountain (.fountain).", show_default=False,
+                                           dir_okay=False)],
+    storyboard: Annotated[Path, typer.Argument(help="The storyboard YAML file to write.", show_default=False,
+                                               dir_okay=False)],
+    cast: Annotated[Optional[Path], typer.Option("--cast", help="The casting file to write or extend "
+                                                 "(default: <storyboard>.cast.yaml beside it).",
+                                                 show_default=False, dir_okay=False)] = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Turn a Fountain screenplay into a storyboard and a casting file to fill in."""
+    imported = run(lambda: import_fountain(script, storyboard, cast), debug=debug, as_json=as_json)
+    print_diagnostics(imported.warnings)
+    sb = imported.loaded.storyboard
+    seconds = sum(shot.duration for _, shot in sb.shots())
+    summary = {"storyboard": str(storyboard), "casting": str(imported.casting), "scenes": len(sb.scenes),
+               "shots": len(sb.shots()), "seconds": seconds, "characters": sorted(sb.characters),
+               "warnings": [str(w) for w in imported.warnings]}
+    output(summary, as_json,
+           f"[green]wrote[/] {storyboard}: {len(sb.scenes)} scene(s), {len(sb.shots())} shot(s), {seconds:g} s; "
+           f"cast the voices in {imported.casting}")

@@ -143,3 +143,22 @@ def test_an_imported_storyboard_renders_with_the_animatic(tmp_path):
     film = read_clip(report["film"]["path"])
     seconds = sum(shot.duration for _, shot in imported.loaded.storyboard.shots())
     assert abs(film.frames.shape[0] / 24 - seconds) < 1.0  # 27 s of shots, one of them continued
+
+
+def test_the_command_writes_the_storyboard_or_names_the_line_to_fix(tmp_path):
+    from storyboard_project import cli
+
+    done = cli("import", str(DATA / "diner_en.fountain"), str(tmp_path / "diner.yaml"), "--json")
+    import json
+
+    summary = json.loads(done.stdout)
+    assert (summary["scenes"], summary["shots"], summary["characters"]) == (3, 9, ["maya", "tom", "waitress"])
+    assert (tmp_path / "diner.cast.yaml").is_file()
+    assert "diner_en.fountain:33:1: warning: dual dialogue:" in done.stderr
+
+    broken = tmp_path / "broken.fountain"
+    broken.write_text("INT. ROOM - DAY\n\n[[ never closed\n", encoding="utf-8")
+    failed = cli("import", str(broken), str(tmp_path / "out.yaml"), check=False)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert f"{broken}:3:1: note: [[ is never closed, so the rest of the script is left out (close it with ]])" \
+        in failed.stderr

@@ -152,7 +152,7 @@ def test_the_command_writes_the_storyboard_or_names_the_line_to_fix(tmp_path):
     import json
 
     summary = json.loads(done.stdout)
-    assert (summary["scenes"], summary["shots"], summary["characters"]) == (3, 9, ["maya", "tom", "waitress"])
+    assert (summary["scenes"], summary["shots"], summary["characters"]) == (3, 8, ["maya", "tom", "waitress"])
     assert (tmp_path / "diner.cast.yaml").is_file()
     assert "diner_en.fountain:33:1: warning: dual dialogue:" in done.stderr
 

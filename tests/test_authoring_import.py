@@ -7,7 +7,7 @@ written are then loaded by the storyboard's own loader (what `validate` runs).
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pytest
 from conftest import ROOT
@@ -136,8 +136,6 @@ def test_an_imported_storyboard_renders_with_the_animatic(tmp_path):
     imported = import_fountain(DATA / "beach_zh.fountain", tmp_path / "beach.yaml")
     done = cli("render", str(imported.storyboard), "--engine", "animatic", "--rewriter", "template",
                "--size", SIZE, "--json")
-    import json
-
     report = json.loads(done.stdout)
     assert report["failed"] == [] and len(report["rendered"]) == 4
     film = read_clip(report["film"]["path"])
@@ -149,8 +147,6 @@ def test_the_command_writes_the_storyboard_or_names_the_line_to_fix(tmp_path):
     from storyboard_project import cli
 
     done = cli("import", str(DATA / "diner_en.fountain"), str(tmp_path / "diner.yaml"), "--json")
-    import json
-
     summary = json.loads(done.stdout)
     assert (summary["scenes"], summary["shots"], summary["characters"]) == (3, 8, ["maya", "tom", "waitress"])
     assert (tmp_path / "diner.cast.yaml").is_file()

@@ -301,7 +301,8 @@ def _elements(paragraph: list[Line]) -> list[Element]:
         return [scene] if single else [scene, *_elements(paragraph[1:])]
     if text.startswith("#") or (text.startswith("=") and not PAGE_BREAK_RE.match(text)):
         kind = "section" if text.startswith("#") else "synopsis"
-        return [Skipped(ln.number, kind, ln.text.strip().lstrip("#=").strip()) for ln in paragraph]  # type: ignore[arg-type]
+        return [Skipped(ln.number, kind, ln.text.strip().lstrip("#=").strip())  # type: ignore[arg-type]
+                for ln in paragraph]
     if PAGE_BREAK_RE.match(text):
         return [PageBreak(first.number), *_elements(paragraph[1:])] if not single else [PageBreak(first.number)]
     if all(CENTERED_RE.match(ln.text.strip()) for ln in paragraph):

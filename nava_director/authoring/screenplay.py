@@ -39,7 +39,8 @@ from nava_director.yamldoc import YamlDoc
 
 MIN_SHOT_SECONDS = 2  # a shot shorter than this is hard to read on screen
 HEADING_PREFIX_RE = re.compile(r"^(?:INT\.?/EXT|I/E|INT|EXT|EST)\.?\s*", re.IGNORECASE)
-PLACES = {"zh": {"INT": "室内", "EXT": "室外", "EST": "室外", "I/E": "室内外", "INT./EXT": "室内外", "INT/EXT": "室内外"},
+PLACES = {"zh": {"INT": "室内", "EXT": "室外", "EST": "室外", "I/E": "室内外", "INT./EXT": "室内外",
+                 "INT/EXT": "室内外"},
           "en": {"INT": "Interior", "EXT": "Exterior", "EST": "Exterior", "I/E": "Interior and exterior",
                  "INT./EXT": "Interior and exterior", "INT/EXT": "Interior and exterior"}}
 SENTENCE_RE = re.compile(r"(?<=[。！？!?…])|(?<=[.;；])\s+")

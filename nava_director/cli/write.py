@@ -28,9 +28,12 @@ def write(
                                                  show_default=False, dir_okay=False)] = None,
     minutes: Annotated[Optional[float], typer.Option("--minutes", min=0.05, max=30, help="About how long the film is.",
                                                      show_default=False)] = None,
-    rounds: Annotated[int, typer.Option("--rounds", min=1, max=10,
-                                        help="Drafts at most: each after the first is told the errors of the last.")] = ROUNDS,
-    temperature: Annotated[float, typer.Option("--temperature", min=0, max=2, help="The model's sampling temperature.")] = 0.7,
+    rounds: Annotated[int, typer.Option(
+        "--rounds", min=1, max=10, help="Drafts at most: each after the first is told the errors of the last.",
+    )] = ROUNDS,
+    temperature: Annotated[float, typer.Option(
+        "--temperature", min=0, max=2, help="The model's sampling temperature.",
+    )] = 0.7,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="A reply's token limit "
                                                       "(default: 600 + 400 a shot).", show_default=False)] = None,
     vllm_url: VllmUrlOpt = None,

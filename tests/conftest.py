@@ -47,3 +47,9 @@ def tiny_vllm(tiny_model, vllm_python):
     with server:
         print(f"vLLM server answered after {server.startup_s:.0f} s")
         yield server
+
+
+def pytest_collection_modifyitems(items):
+    """The tests on the shared vLLM server run last, one after another: the server starts once,
+    late, and is not held through the rest of the suite."""
+    items.sort(key=lambda item: "tiny_vllm" in getattr(item, "fixturenames", ()))

@@ -15,7 +15,7 @@ from conftest import ROOT
 from nava_director.authoring import fountain as fn
 from nava_director.authoring.screenplay import import_fountain
 from nava_director.errors import StoryboardError
-from nava_director.loader import load_storyboard
+from nava_director.storyboard.load import load_storyboard
 
 DATA = ROOT / "tests" / "data" / "fountain"
 

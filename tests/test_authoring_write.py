@@ -25,7 +25,7 @@ from tiny_qwen3 import DRAFT_BAD, DRAFT_GOOD
 from nava_director.authoring.draft import storyboard_yaml
 from nava_director.authoring.schema import DraftStoryboard, draft_schema
 from nava_director.authoring.write import Round, to_draft, write_storyboard
-from nava_director.loader import load_storyboard
+from nava_director.storyboard.load import load_storyboard
 
 IDEA = "两个老朋友在海边重逢"
 BAD_LINES = ["scenes[0].shots[0].dialogue[0].who: 'wang' is not in the cast (known: lin)",

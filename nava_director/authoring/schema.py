@@ -1,6 +1,6 @@
 """The draft a model writes: the storyboard's models, bounded, as a JSON schema for vLLM.
 
-The draft has the storyboard's shape (``nava_director/storyboard.py``) with what a model
+The draft has the storyboard's shape (``nava_director/storyboard/model.py``) with what a model
 must not or need not write left out — file paths (``image``, voices), seeds, the cut's
 fine timing — and every string and list bounded, so that a constrained reply is always
 finite and parses. The vocabularies (camera terms, transitions) and limits (1–10 s, two
@@ -16,8 +16,8 @@ from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from nava_director.checks import MAX_SPEAKERS, MIN_SECONDS
-from nava_director.storyboard import MAX_SECONDS, Camera, Transition
+from nava_director.storyboard.rules import MAX_SPEAKERS, MIN_SECONDS
+from nava_director.storyboard.model import MAX_SECONDS, Camera, Transition
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]  # ids name folders: plain
 

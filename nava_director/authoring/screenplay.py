@@ -31,11 +31,11 @@ from pathlib import Path
 
 from nava_director.authoring import fountain as fn
 from nava_director.authoring.draft import Draft, casting_yaml, storyboard_yaml, write_text
-from nava_director.checks import CJK_RE, WORD_RE, speaking_seconds
+from nava_director.storyboard.rules import CJK_RE, WORD_RE, speaking_seconds
 from nava_director.errors import Diagnostic, InputError, StoryboardError
-from nava_director.loader import LoadedStoryboard, load_storyboard
-from nava_director.storyboard import MAX_SECONDS
-from nava_director.yamldoc import YamlDoc
+from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
+from nava_director.storyboard.model import MAX_SECONDS
+from nava_director.storyboard.yamldoc import YamlDoc
 
 MIN_SHOT_SECONDS = 2  # a shot shorter than this is hard to read on screen
 HEADING_PREFIX_RE = re.compile(r"^(?:INT\.?/EXT|I/E|INT|EXT|EST)\.?\s*", re.IGNORECASE)

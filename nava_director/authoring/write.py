@@ -28,12 +28,12 @@ from nava_director.authoring.schema import DraftStoryboard, draft_schema, shots_
 from nava_director.captions.prompt import strip_thinking
 from nava_director.captions.server import VllmServer
 from nava_director.captions.vllm import served_model
-from nava_director.casting import read_casting
-from nava_director.checks import CJK_RE
-from nava_director.config import Settings
+from nava_director.storyboard.casting import read_casting
+from nava_director.storyboard.rules import CJK_RE
+from nava_director.settings import Settings
 from nava_director.errors import Diagnostic, InputError, NavaError, StoryboardError
-from nava_director.loader import LoadedStoryboard, load_storyboard
-from nava_director.storyboard import Character
+from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
+from nava_director.storyboard.model import Character
 
 PROMPT_VERSION = "write-v1"
 ROUNDS = 3

@@ -12,7 +12,7 @@ import typer
 
 from nava_director.authoring.screenplay import import_fountain
 from nava_director.cli import app
-from nava_director.cli._common import DebugOpt, JsonOpt, output, print_diagnostics, run
+from nava_director.cli.common import DebugOpt, JsonOpt, Output, print_diagnostics
 
 
 @app.command("import")
@@ -28,13 +28,13 @@ def import_script(
     debug: DebugOpt = False,
 ) -> None:
     """Turn a Fountain screenplay into a storyboard and a casting file to fill in."""
-    imported = run(lambda: import_fountain(script, storyboard, cast), debug=debug, as_json=as_json)
+    out = Output(as_json, debug)
+    imported = out.run(lambda: import_fountain(script, storyboard, cast))
     print_diagnostics(imported.warnings)
     sb = imported.loaded.storyboard
     seconds = sum(shot.duration for _, shot in sb.shots())
     summary = {"storyboard": str(storyboard), "casting": str(imported.casting), "scenes": len(sb.scenes),
                "shots": len(sb.shots()), "seconds": seconds, "characters": sorted(sb.characters),
                "warnings": [str(w) for w in imported.warnings]}
-    output(summary, as_json,
-           f"[green]wrote[/] {storyboard}: {len(sb.scenes)} scene(s), {len(sb.shots())} shot(s), {seconds:g} s; "
-           f"cast the voices in {imported.casting}")
+    out.show(summary, f"[green]wrote[/] {storyboard}: {len(sb.scenes)} scene(s), {len(sb.shots())} shot(s), "
+                      f"{seconds:g} s; cast the voices in {imported.casting}")

@@ -9,10 +9,9 @@ import typer
 
 from nava_director.authoring.write import ROUNDS, open_drafter, write_storyboard
 from nava_director.cli import app
-from nava_director.cli._common import (
-    DebugOpt, JsonOpt, VllmModelOpt, VllmUrlOpt, output, print_diagnostics, run, stderr,
-)
-from nava_director.config import load_settings
+from nava_director.cli.common import DebugOpt, JsonOpt, Output, VllmModelOpt, VllmUrlOpt, print_diagnostics, stderr
+from nava_director.session import ProjectArgs
+from nava_director.settings import load_settings
 
 
 @app.command()
@@ -43,22 +42,24 @@ def write(
 ) -> None:
     """Draft a storyboard from an idea with Qwen3 through vLLM; exit 1 (the best draft kept) if it stays invalid."""
     def draft():
-        settings = load_settings(storyboard, {"vllm_url": vllm_url, "vllm_model": vllm_model})
+        args = ProjectArgs(storyboard, vllm_url=vllm_url, vllm_model=vllm_model)
+        settings = load_settings(args.storyboard, args.flags())
         with open_drafter(settings, temperature=temperature) as drafter:
             return write_storyboard(idea, storyboard, drafter, shots=shots, minutes=minutes, cast=cast,
                                     rounds=rounds, max_tokens=max_tokens)
 
-    written = run(draft, debug=debug, as_json=as_json)
+    out = Output(as_json, debug)
+    written = out.run(draft)
     print_diagnostics(written.errors or written.warnings)
     if written.ok:
         sb = written.loaded.storyboard
         seconds = sum(shot.duration for _, shot in sb.shots())
-        output(written.as_dict(), as_json,
-               f"[green]wrote[/] {storyboard}: {len(sb.scenes)} scene(s), {len(sb.shots())} shot(s), {seconds:g} s "
-               f"in {len(written.rounds)} round(s)")
+        out.show(written.as_dict(),
+                 f"[green]wrote[/] {storyboard}: {len(sb.scenes)} scene(s), {len(sb.shots())} shot(s), {seconds:g} s "
+                 f"in {len(written.rounds)} round(s)")
         return
     if as_json:
-        output(written.as_dict(), as_json, "")
+        out.show(written.as_dict(), "")
     stderr.print(f"no valid storyboard after {len(written.rounds)} round(s); "
                  + (f"the best draft is {written.draft}" if written.errors else "no reply could be used"),
                  markup=False, style="bold red")

@@ -156,5 +156,6 @@ def test_the_command_writes_the_storyboard_or_names_the_line_to_fix(tmp_path):
     broken.write_text("INT. ROOM - DAY\n\n[[ never closed\n", encoding="utf-8")
     failed = cli("import", str(broken), str(tmp_path / "out.yaml"), check=False)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.splitlines()[-1] == "1 error(s) in the screenplay: nothing was written"
     assert f"{broken}:3:1: note: [[ is never closed, so the rest of the script is left out (close it with ]])" \
         in failed.stderr

@@ -315,6 +315,15 @@ def import_screenplay(screenplay: fn.Screenplay, label: str) -> tuple[Draft, lis
     return draft, importer.warnings, errors
 
 
+class ScreenplayError(StoryboardError):
+    """Every error of a screenplay, each at its line in the ``.fountain`` file."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__(diagnostics)
+        errors = sum(d.severity == "error" for d in diagnostics)
+        self.message = f"{errors} error(s) in the screenplay: nothing was written"
+
+
 @dataclass(frozen=True)
 class Imported:
     storyboard: Path
@@ -343,7 +352,7 @@ def _merge_casting(path: Path, characters: dict[str, dict], header: str) -> None
 def import_fountain(script: Path, out: Path, casting: Path | None = None) -> Imported:
     """Write the storyboard ``out`` (and its casting file) from the Fountain ``script``.
 
-    Raises :class:`StoryboardError` with the script's errors, each at its line; the storyboard
+    Raises :class:`ScreenplayError` with the script's errors, each at its line; the storyboard
     written is loaded as ``validate`` loads it.
     """
     try:
@@ -354,7 +363,7 @@ def import_fountain(script: Path, out: Path, casting: Path | None = None) -> Imp
         raise InputError(f"{script}: cannot read: {e}", hint="save it as UTF-8 text") from None
     draft, warnings, errors = import_screenplay(fn.parse(text), str(script))
     if errors:
-        raise StoryboardError(errors + warnings)
+        raise ScreenplayError(errors + warnings)
     casting = casting or out.with_name(f"{out.stem}.cast.yaml")
     draft.cast = os.path.relpath(casting.resolve(), out.resolve().parent)
     header = f"Made by `nava-director import {script.name}`: edit freely, then `nava-director validate`."

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from nava_director.authoring import fountain as fn
 from nava_director.authoring.screenplay import import_fountain
-from nava_director.errors import StoryboardError
+from nava_director.errors import InputError, StoryboardError
 from nava_director.storyboard.load import load_storyboard
 
 DATA = ROOT / "tests" / "data" / "fountain"
@@ -121,6 +121,9 @@ def test_an_existing_casting_file_is_kept_and_gets_the_missing_characters(tmp_pa
     casting = tmp_path / "beach_zh.cast.yaml"
     casting.write_text("# cast by hand\ncharacters:\n  林然: {name: 林然, look: 短发}\n", encoding="utf-8")
     import_fountain(DATA / "beach_zh.fountain", tmp_path / "beach_zh.yaml")
+    with pytest.raises(InputError, match="beach_zh.yaml exists: it would be replaced"):
+        import_fountain(DATA / "beach_zh.fountain", tmp_path / "beach_zh.yaml")  # it may hold a person's edits
+    import_fountain(DATA / "beach_zh.fountain", tmp_path / "beach_zh.yaml", force=True)
     text = casting.read_text(encoding="utf-8")
     assert text.startswith("# cast by hand\ncharacters:\n  林然: {name: 林然, look: 短发}\n")
     assert "  陈默:\n    name: 陈默\n" in text

@@ -16,6 +16,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from nava_director.errors import InputError
+
 VOICE_TO_CAST = "to cast: a WAV of 1–30 s of clean speech, path relative to this file"
 
 
@@ -105,6 +107,13 @@ def casting_yaml(characters: dict[str, dict], header: str) -> str:
     out = io.StringIO()
     _yaml().dump(root, out)
     return out.getvalue()
+
+
+def refuse_to_replace(path: Path, force: bool) -> None:
+    """An :class:`InputError` when ``path`` exists and ``force`` was not given: a storyboard
+    may hold a person's edits."""
+    if path.exists() and not force:
+        raise InputError(f"{path} exists: it would be replaced", hint="give another path, or --force to replace it")
 
 
 def write_text(path: Path, text: str) -> None:

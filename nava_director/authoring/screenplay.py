@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nava_director.authoring import fountain as fn
-from nava_director.authoring.draft import Draft, casting_yaml, storyboard_yaml, write_text
+from nava_director.authoring.draft import Draft, casting_yaml, refuse_to_replace, storyboard_yaml, write_text
 from nava_director.storyboard.rules import CJK_RE, WORD_RE, speaking_seconds
 from nava_director.errors import Diagnostic, InputError, StoryboardError
 from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
@@ -349,12 +349,13 @@ def _merge_casting(path: Path, characters: dict[str, dict], header: str) -> None
         write_text(path, text + added)
 
 
-def import_fountain(script: Path, out: Path, casting: Path | None = None) -> Imported:
+def import_fountain(script: Path, out: Path, casting: Path | None = None, *, force: bool = False) -> Imported:
     """Write the storyboard ``out`` (and its casting file) from the Fountain ``script``.
 
     Raises :class:`ScreenplayError` with the script's errors, each at its line; the storyboard
     written is loaded as ``validate`` loads it.
     """
+    refuse_to_replace(out, force)
     try:
         text = script.read_text(encoding="utf-8")
     except FileNotFoundError:

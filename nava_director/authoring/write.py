@@ -23,7 +23,7 @@ from typing import Iterator, Protocol
 
 from pydantic import ValidationError
 
-from nava_director.authoring.draft import Draft, storyboard_yaml, write_text
+from nava_director.authoring.draft import Draft, refuse_to_replace, storyboard_yaml, write_text
 from nava_director.authoring.schema import DraftStoryboard, draft_schema, shots_for
 from nava_director.captions.prompt import strip_thinking
 from nava_director.captions.server import VllmServer
@@ -184,10 +184,11 @@ def _check(path: Path) -> tuple[list[Diagnostic], list[Diagnostic], LoadedStoryb
 
 def write_storyboard(idea: str, out: Path, drafter: Drafter, *, shots: int | None = None,
                      minutes: float | None = None, cast: Path | None = None, rounds: int = ROUNDS,
-                     max_tokens: int | None = None) -> Written:
+                     max_tokens: int | None = None, force: bool = False) -> Written:
     """Draft ``out`` from ``idea`` in at most ``rounds`` rounds with ``drafter``."""
     if not idea.strip():
         raise InputError("the idea is empty", hint='say what the film is about, e.g. "两个老朋友在海边重逢"')
+    refuse_to_replace(out, force)
     if rounds < 1:
         raise InputError(f"--rounds {rounds}: at least one round is needed", hint="e.g. --rounds 3")
     characters: dict[str, Character] | None = None

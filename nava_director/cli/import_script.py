@@ -24,12 +24,13 @@ def import_script(
     cast: Annotated[Optional[Path], typer.Option("--cast", help="The casting file to write or extend "
                                                  "(default: <storyboard>.cast.yaml beside it).",
                                                  show_default=False, dir_okay=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the storyboard if it exists.")] = False,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Turn a Fountain screenplay into a storyboard and a casting file to fill in."""
     out = Output(as_json, debug)
-    imported = out.run(lambda: import_fountain(script, storyboard, cast))
+    imported = out.run(lambda: import_fountain(script, storyboard, cast, force=force))
     print_diagnostics(imported.warnings)
     sb = imported.loaded.storyboard
     seconds = sum(shot.duration for _, shot in sb.shots())

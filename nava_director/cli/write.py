@@ -35,6 +35,7 @@ def write(
     )] = 0.7,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="A reply's token limit "
                                                       "(default: 600 + 400 a shot).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the storyboard if it exists.")] = False,
     vllm_url: VllmUrlOpt = None,
     vllm_model: VllmModelOpt = None,
     as_json: JsonOpt = False,
@@ -46,7 +47,7 @@ def write(
         settings = load_settings(args.storyboard, args.flags())
         with open_drafter(settings, temperature=temperature) as drafter:
             return write_storyboard(idea, storyboard, drafter, shots=shots, minutes=minutes, cast=cast,
-                                    rounds=rounds, max_tokens=max_tokens)
+                                    rounds=rounds, max_tokens=max_tokens, force=force)
 
     out = Output(as_json, debug)
     written = out.run(draft)

@@ -201,3 +201,12 @@ def test_an_unparsable_reply_is_a_failed_round_then_a_good_one_is_written(tmp_pa
     assert written.rounds[1] == Round(2, "stop", [])
     assert drafter.seen[1][-2] == {"role": "assistant", "content": "{not json"}  # the thinking stripped
     assert load_storyboard(tmp_path / "s.yaml").storyboard.title == "重逢"
+
+
+def test_without_a_model_or_a_vllm_python_the_command_says_what_to_set(tmp_path):
+    nothing = write_cli(IDEA, str(tmp_path / "s.yaml"))
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert "error: `write` needs a model and none is configured" in nothing.stderr
+    no_python = write_cli(IDEA, str(tmp_path / "s.yaml"), "--vllm-model", str(tmp_path / "model"))
+    assert no_python.returncode == 2 and "no Python with vLLM is configured" in no_python.stderr
+    assert not (tmp_path / "s.yaml").exists()

@@ -103,6 +103,8 @@ def program_route(model, tokenizer) -> None:
     assert len(set(chain)) == len(chain), "the route must not repeat a token"
     successors: dict[int, list[int]] = {a: [b] for a, b in zip(chain, chain[1:])}
     successors[start].append(tokenizer.convert_tokens_to_ids(DRAFT_HEAD))  # when a thought is not allowed
+    successors[tokenizer.convert_tokens_to_ids("</think>")].append(  # a grammar that starts after the thought
+        tokenizer.convert_tokens_to_ids(DRAFT_HEAD))
     for piece, following in BRANCHES.items():
         successors[tokenizer.convert_tokens_to_ids(piece)] = [tokenizer.convert_tokens_to_ids(t) for t in following]
     assert len(successors) <= model.config.hidden_size

@@ -76,6 +76,7 @@ def benchmarks() -> dict[str, Benchmark]:
         "rerender": Benchmark("rerender", tiny=dict(shots=10, repeats=1)),
         "join": Benchmark("join", quick=dict(width=320, height=176), tiny=dict(clips=3, width=64, height=32)),
         "gpu_paper": Benchmark("gpu_paper"),
+        "import_script": Benchmark("import_script", tiny=dict(copies=2)),
     }
 
 

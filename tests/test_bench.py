@@ -118,9 +118,11 @@ def test_json_output_has_every_key(tmp_path):
         "forward_vs_matmul_flops_ratio",
         "rerender_noop_50_shots_s",
         "join_copy_vs_reencode_speedup",
+        "review_open_50x3_s",
     ):
         assert isinstance(result[key], float), key
     assert result["rerender_noop_engine_calls"] == 0
+    assert result["details"]["review"]["clips_fetched_on_open"] == 0  # the takes' videos load when played
     assert result["rerender_edit_one_shot_rendered"] == len(result["details"]["rerender"]["edited_chain"]) == 3
     assert result["details"]["join"]["copied_frames"] == result["details"]["join"]["film_frames"]
     assert result["gpu_paper"]["tokens"]["video"] == 32_560

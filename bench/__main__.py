@@ -85,6 +85,7 @@ def benchmarks() -> dict[str, Benchmark]:
             tiny=dict(width=64, height=32, frames=25, repeats=1),
         ),
         "review": Benchmark("review", quick=None, tiny=dict(shots=10, takes=2, size="64x36", repeats=1)),
+        "import_script": Benchmark("import_script", tiny=dict(copies=2)),
     }
 
 

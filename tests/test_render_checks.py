@@ -116,6 +116,8 @@ def test_the_check_command_measures_an_existing_project_and_exits_1_on_a_failing
     speech = next(r for r in b["checks"]["results"] if r["check"] == "speech")
     assert speech["status"] == "fail" and "你好" in speech["reason"]
     assert next(r for r in b["checks"]["results"] if r["check"] == "words")["status"] == "not-run"
+    wrong = cli("check", str(sb), "--out", str(out), "--asr-model", str(out), check=False)
+    assert wrong.returncode == 2 and "--asr-model" in wrong.stderr and "Traceback" not in wrong.stderr
     only = json.loads(cli("check", str(sb), "--out", str(out), "--shot", "a", "--json").stdout)
     assert [row["shot"] for row in only] == ["a"]  # a passing shot alone: exit 0
     listed = json.loads(cli("takes", str(sb), "--out", str(out), "--json").stdout)

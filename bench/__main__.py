@@ -30,6 +30,7 @@ HEADLINES = (
     "rerender_noop_engine_calls",
     "rerender_edit_one_shot_rendered",
     "join_copy_vs_reencode_speedup",
+    "checks_total_s_per_footage_s",
     "review_open_50x3_s",
 )
 # (check, wording) per headline that has a target
@@ -78,7 +79,13 @@ def benchmarks() -> dict[str, Benchmark]:
         "rerender": Benchmark("rerender", tiny=dict(shots=10, repeats=1)),
         "join": Benchmark("join", quick=dict(width=320, height=176), tiny=dict(clips=3, width=64, height=32)),
         "gpu_paper": Benchmark("gpu_paper"),
+        "checks": Benchmark(
+            "checks",
+            quick=dict(width=832, height=480, frames=121, repeats=2),
+            tiny=dict(width=64, height=32, frames=25, repeats=1),
+        ),
         "review": Benchmark("review", quick=None, tiny=dict(shots=10, takes=2, size="64x36", repeats=1)),
+        "import_script": Benchmark("import_script", tiny=dict(copies=2)),
     }
 
 
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes.add_argument("--quick", action="store_true", help="what fits in about a minute (no load)")
     sizes.add_argument("--tiny", action="store_true", help="toy sizes: checks the harness, numbers mean nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review")
+    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, checks")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--save", type=Path, help="also write the JSON to this file")
     args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ REWRITERS = ("auto", "template", "vllm", "transformers")
 ENV_VARS = {"weights": "NAVA_WEIGHTS", "vllm_url": "NAVA_VLLM_URL", "vllm_python": "NAVA_VLLM_PYTHON"}
 PROJECT_CONFIG = "nava.toml"
 LOUDNESS_LUFS = (-60.0, -5.0)  # targets the cut can reach under its -1 dBTP ceiling
-PATH_KEYS = ("weights", "vllm_python", "out")  # resolved against the file that names them
+PATH_KEYS = ("weights", "vllm_python", "out", "asr_model")  # resolved against the file that names them
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class Settings:
     burn_subtitles: bool = False  # draw the subtitles into the picture instead of a soft track
     guidance: Mapping[str, float] | None = None  # the engine's guidance scales (s_v, s_a, s_va, s_aa, s_t)
     negative_prompt: str | None = None  # None: the engine's own (the reference's)
+    checks: bool = True  # measure every new take (nava_director/checks); --no-check: False
+    retake: int = 0  # a new take that fails a check is rendered again with the next seed, up to this many times
+    asr_model: Path | None = None  # a Whisper-family model folder for the words check; None: it does not run
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> where set
     places: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> nava.toml:LINE, --flag, env X
 
@@ -141,9 +144,13 @@ def _checked(key: str, value: Any, base: Path | None) -> Any:
                 raise InputError(f"guidance {name} = {scale!r} is not a number from {low:g} to {high:g}",
                                  hint="e.g. guidance = {s_v = 3.0}")
         return {str(k): float(v) for k, v in value.items()}
-    if key == "burn_subtitles":
+    if key in ("burn_subtitles", "checks"):
         if not isinstance(value, bool):
-            raise InputError(f"burn_subtitles {value!r} is not true or false")
+            raise InputError(f"{key} {value!r} is not true or false")
+        return value
+    if key == "retake":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"retake {value!r} is not a whole number, 0 or more", hint="e.g. retake = 2")
         return value
     if not isinstance(value, str) or "\0" in value:
         raise InputError(f"{key} {value!r} is not text", hint=f'quote it: {key} = "..."')

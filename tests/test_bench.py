@@ -119,8 +119,10 @@ def test_json_output_has_every_key(tmp_path):
         "rerender_noop_50_shots_s",
         "join_copy_vs_reencode_speedup",
         "review_open_50x3_s",
+        "checks_total_s_per_footage_s",
     ):
         assert isinstance(result[key], float), key
+    assert result["details"]["checks"]["checks_status"]["speech"] == "pass"  # the bench's take speaks
     assert result["rerender_noop_engine_calls"] == 0
     assert result["details"]["review"]["clips_fetched_on_open"] == 0  # the takes' videos load when played
     assert result["rerender_edit_one_shot_rendered"] == len(result["details"]["rerender"]["edited_chain"]) == 3

@@ -140,8 +140,22 @@ def test_a_tiny_nava_take_is_noise_and_fails_the_speech_check(tmp_path):
     result = checks_of(clip, line, engine.id, models=Models(weights=weights))
     assert status(result, "speech") is Status.FAIL
     assert result.result("speech").value < 0.3
-    assert "voice" in [r.check for r in result.results]  # the engine's ReDimNet had nothing to compare
     assert status(result, "voice") is Status.NOT_RUN and "redimnet" in result.result("voice").reason
+
+    # with the weights at hand the voice check hears with the engine's own speaker model
+    for who, pitch in PITCH.items():
+        sf.write(tmp_path / f"{who}.wav", speak(PANGRAM, who, pitch, 4.5, 16_000), 16_000)
+    lines = [SpeechLine("I have been waiting for you all evening.", "ana", "Ana", tmp_path / "ana.wav"),
+             SpeechLine("Sorry, the traffic was terrible tonight.", "bo", "Bo", tmp_path / "bo.wav")]  # fmt: skip
+    script = ShotScript.from_speech("s", lines, 5.0)
+    audio = np.zeros(5 * RATE, np.float32)
+    for line in script.lines:
+        said = 0.5 * speak(line.text, line.speaker, PITCH[line.speaker], line.speaking, RATE)
+        audio[round(line.start * RATE) : round(line.start * RATE) + len(said)] += said
+    voiced = write(tmp_path / "voiced.mp4", moving(120), audio)
+    heard = run_check(voice.CHECK, TakeContext(TakeMedia(voiced), script, engine.id, models=Models(weights=weights)))
+    assert heard.status in (Status.PASS, Status.FAIL) and heard.unit == "cosine (redimnet)"  # random weights: measured
+    assert all(-1 <= row["value"] <= 1 and row["other_speaker"] for row in heard.lines)
 
 
 # ---- picture --------------------------------------------------------------------------------

@@ -116,6 +116,8 @@ def test_the_check_command_measures_an_existing_project_and_exits_1_on_a_failing
     speech = next(r for r in b["checks"]["results"] if r["check"] == "speech")
     assert speech["status"] == "fail" and "你好" in speech["reason"]
     assert next(r for r in b["checks"]["results"] if r["check"] == "words")["status"] == "not-run"
+    wrong = cli("check", str(sb), "--out", str(out), "--asr-model", str(out), check=False)
+    assert wrong.returncode == 2 and "--asr-model" in wrong.stderr and "Traceback" not in wrong.stderr
     only = json.loads(cli("check", str(sb), "--out", str(out), "--shot", "a", "--json").stdout)
     assert [row["shot"] for row in only] == ["a"]  # a passing shot alone: exit 0
     listed = json.loads(cli("takes", str(sb), "--out", str(out), "--json").stdout)
@@ -124,6 +126,8 @@ def test_the_check_command_measures_an_existing_project_and_exits_1_on_a_failing
 
 def test_the_check_command_on_a_passing_animatic_project(tmp_path):
     sb = make_storyboard(tmp_path)
+    refused = cli("render", str(sb), "--no-check", "--retake", "2", check=False)
+    assert refused.returncode == 2 and "--retake 2 needs the take checks" in refused.stderr
     first = cli("render", str(sb), "--engine", "animatic", "--size", "96x64", "--rewriter", "template", "--json")
     report = json.loads(first.stdout)
     assert sorted(report["checks"]) == ["a", "b", "c", "d", "e"]

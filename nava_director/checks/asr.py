@@ -12,6 +12,13 @@ RATE = 16_000
 MAX_NEW_TOKENS = 96  # a line's words, with room
 
 
+def check_model_folder(path: Path | None) -> None:
+    """The --asr-model the user named is a model folder (said before anything renders)."""
+    if path is not None and not (Path(path).expanduser() / "config.json").is_file():
+        raise InputError(f"--asr-model {path}: not a transformers model folder (no config.json)",
+                         hint="name a local Whisper-family model folder, e.g. one saved by save_pretrained")  # fmt: skip
+
+
 class WhisperASR:
     def __init__(self, path: Path):
         from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nava_director.checks.asr import check_model_folder
 from nava_director.checks.takes import TakeChecker, drift, stored
 from nava_director.cut import CutSettings, CutShot, cut_film
 from nava_director.cut.edit import plan_edit
@@ -62,6 +63,11 @@ def check_options(session: Session, options: RenderOptions) -> None:
         session.known(shot_id)
     if options.takes is not None and options.takes < 1:
         raise InputError("--takes must be at least 1")
+    if session.settings.checks:
+        check_model_folder(session.settings.asr_model)
+    if session.settings.retake and not session.settings.checks:
+        raise InputError(f"--retake {session.settings.retake} needs the take checks, which are off (--no-check)",
+                         hint="drop --no-check, or --retake")  # fmt: skip
     plan_edit(cut_shots(session), RENDER_FPS)  # transitions that cannot fit
 
 

@@ -8,6 +8,7 @@ cached has no key). ``pick`` and ``lock`` write the manifest under the project l
 from __future__ import annotations
 
 from nava_director.checks import TakeChecks
+from nava_director.checks.asr import check_model_folder
 from nava_director.checks.takes import CheckedTake, TakeChecker, drift, stored
 from nava_director.errors import InputError
 from nava_director.project.manifest import ShotEntry
@@ -39,6 +40,7 @@ def check(session: Session, shot_id: str | None = None, all_takes: bool = False)
     if shot_id is not None:
         session.known(shot_id)
     settings, project = session.settings, session.project
+    check_model_folder(settings.asr_model)
     checker = TakeChecker(settings.weights, settings.asr_model)
     rows: list[CheckedTake] = []
     film: dict[str, TakeChecks | None] = {}  # each shot's film take's record, for the drift

@@ -61,7 +61,8 @@ def test_tiny_weights_are_small_and_in_the_released_layout(weights):
     assert size < 20e6
     assert (weights / "NAVA.safetensors").is_file()
     assert (weights / "Wan2.2-TI2V-5B" / "Wan2.2_VAE.pth").is_file()
-    assert (weights / "M-vb2+vox2+cnc-ft_mix.pt").is_file()
+    assert (weights / "params" / "LTX2" / "ltx-2.3-22b-dev_audio_vae.safetensors").is_file()
+    assert (weights / "M-vb2+vox2+cnc-ft_mix.pt").is_file()  # no --hub-dir: where `weights download` puts it
 
 
 def test_generate_gives_frames_and_exactly_timed_stereo_audio(pipeline, voice):
@@ -137,7 +138,7 @@ def test_missing_components_are_named_in_one_error(weights, tmp_path):
     partial = tmp_path / "partial"
     shutil.copytree(weights, partial)
     (partial / "NAVA.safetensors").unlink()
-    shutil.rmtree(partial / "LTX2")
+    shutil.rmtree(partial / "params" / "LTX2")
     with pytest.raises(WeightsError) as caught:
         NAVAPipeline.from_pretrained(partial)
     message = str(caught.value)

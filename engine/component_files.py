@@ -100,6 +100,33 @@ def locate(
     GPU's ``gpu_memory`` in bytes, None without a GPU); ``hub_dir``: torch.hub's checkpoint
     cache (default :func:`hub_checkpoints`), where the speaker model is looked for after ``folder``.
     """
+    found = search(folder, dit=dit, gpu_memory=gpu_memory, hub_dir=hub_dir)
+    if found.missing:
+        lines = "\n  ".join(found.missing.values())
+        raise WeightsError(
+            f"the weights folder {found.folder} is missing {len(found.missing)} component(s):\n  {lines}",
+            hint=f"download them: {DOWNLOAD_HINT.format(folder=found.folder)}"
+            f" (or name them in {found.folder / COMPONENTS_FILE})",
+        )
+    choice = found.dit
+    return ComponentFiles(**found.paths, dit_format=choice.format, dit_why=choice.why)
+
+
+@dataclass
+class Search:
+    """What :func:`search` found: paths by component, where each missing one was looked for."""
+
+    folder: Path
+    paths: dict[str, Path]
+    missing: dict[str, str]  # component key -> "what: no NAME in PLACES"
+    dit: DitChoice | None  # the chosen DiT file (None when there is none)
+    dit_files: dict[str, Path]  # every DiT file present, by format
+
+
+def search(
+    folder: str | Path, *, dit: str = "auto", gpu_memory: int | None = None, hub_dir: str | Path | None = None
+) -> Search:
+    """Look every component up (see :func:`locate`), without raising for missing ones."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise WeightsError(
@@ -109,22 +136,21 @@ def locate(
     hub = Path(hub_dir).expanduser() if hub_dir is not None else hub_checkpoints()
     named = _read_components_yaml(folder)
     found: dict[str, Path] = {}
-    missing: list[str] = []
+    missing: dict[str, str] = {}
     choice: DitChoice | None = None
+    present = dit_files(folder)
     for component in COMPONENTS:
         if component.key in named:
             path = folder / named[component.key]
             if path.exists():
                 found[component.key] = path
             else:
-                missing.append(f"{component.what}: {path} (named in {folder / COMPONENTS_FILE})")
+                missing[component.key] = f"{component.what}: {path} (named in {folder / COMPONENTS_FILE})"
             continue
-        if component.key == "dit":
-            present = dit_files(folder)
-            if present:
-                choice = choose_dit(present, dit, gpu_memory)
-                found["dit"] = choice.path
-                continue
+        if component.key == "dit" and present:
+            choice = choose_dit(present, dit, gpu_memory)
+            found["dit"] = choice.path
+            continue
         places = [folder / sub for sub in SUBFOLDERS]
         if component.key == "speaker":
             places.append(hub)
@@ -132,19 +158,14 @@ def locate(
         path = next((p for p in candidates if p.exists()), None)
         if path is None:
             names = " or ".join(component.names)
-            missing.append(f"{component.what}: no {names} in {', '.join(str(p) for p in places)}")
+            missing[component.key] = f"{component.what}: no {names} in {', '.join(str(p) for p in places)}"
         else:
             found[component.key] = path
-    if missing:
-        lines = "\n  ".join(missing)
-        raise WeightsError(
-            f"the weights folder {folder} is missing {len(missing)} component(s):\n  {lines}",
-            hint=f"download them: {DOWNLOAD_HINT.format(folder=folder)} (or name them in {folder / COMPONENTS_FILE})",
-        )
-    if choice is None:  # named in components.yaml
+    if choice is None and "dit" in found:  # named in components.yaml
         fmt = "fp8" if found["dit"].name in DIT_FILES["fp8"] or _holds_fp8(found["dit"]) else "bf16"
         choice = DitChoice(fmt, found["dit"], f"named in {COMPONENTS_FILE}")
-    return ComponentFiles(**found, dit_format=choice.format, dit_why=choice.why)
+        present = {fmt: found["dit"]}
+    return Search(folder, found, missing, choice, present)
 
 
 def fingerprint(files: ComponentFiles) -> str:

@@ -61,8 +61,13 @@ class Conditioning:
 
     @classmethod
     def build(cls, prompt: Tensor, negative: Tensor, slots: list[int], embeddings: list[Tensor | None]) -> Conditioning:
-        """``embeddings`` one per slot; None selects the model's null speaker (a zero embedding)."""
-        if not slots:
+        """``embeddings`` one per slot; None selects the model's null speaker (a zero embedding).
+
+        With no voice at all the shot has no speaker rows (and so no TIMBRE pass), as in the
+        reference: its dataset gives ``spk_embs=None`` without ``spk_wavs``, and zeros (the
+        null token) only for the unvoiced spans of a shot that has some voices.
+        """
+        if not slots or all(e is None for e in embeddings):
             return cls(prompt, negative)
         rows = [e.reshape(SPEAKER_DIM).float().cpu() if e is not None else torch.zeros(SPEAKER_DIM) for e in embeddings]
         return cls(prompt, negative, torch.stack(rows), torch.tensor(slots, dtype=torch.int64))

@@ -152,18 +152,19 @@ class NAVAPipeline:
         with torch.no_grad():
             conditioning = self._conditioning(request)
             first = self._first_frame_latent(request.first_frame, request, width, height)
+            scales = request.guidance or GuidanceScales.for_mode(image_conditioned=first is not None)
             channels = self.video_vae.latent_channels
             video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
             noise = initial_noise(video_shape, (audio_tokens(request.frames), self.audio_vae.token_dim), request.seed)
             # drawn on the CPU (the same numbers on every device), sampled where the DiT is
             noise = Latents(noise.video.to(self.device), noise.audio.to(self.device))
-            denoiser = GuidedPasses(self.dit, conditioning, request.guidance, first_frame_clean=first is not None)
+            denoiser = GuidedPasses(self.dit, conditioning, scales, first_frame_clean=first is not None)
             report = request.progress
             latents = sample(
                 denoiser,
                 noise,
                 request.steps,
-                request.guidance,
+                scales,
                 first_frame=first,
                 progress=(lambda done, total: report(done, total, "denoising")) if report else None,
             )

@@ -174,3 +174,24 @@ def test_bf16_run_with_tiled_decode(weights):
     clip = pipeline.generate(GenerateRequest(PROMPT, [None], width=64, height=32, frames=9, steps=1))
     assert clip.frames.shape == (9, 32, 64, 3) and clip.audio.shape == (2, 18_000)
     assert np.isfinite(clip.audio).all() and np.isclose(np.abs(clip.audio).max(), 0.95)
+
+
+def test_the_guidance_follows_the_mode_unless_given(pipeline, monkeypatch):
+    import engine.passes
+    from engine.guidance import GuidanceScales
+
+    seen = []
+    real = engine.passes.GuidedPasses
+
+    class Recording(real):
+        def __init__(self, model, conditioning, scales, **kwargs):
+            seen.append(scales)
+            super().__init__(model, conditioning, scales, **kwargs)
+
+    monkeypatch.setattr(engine.passes, "GuidedPasses", Recording)
+    first = np.zeros((32, 64, 3), np.uint8)
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1))
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1, first_frame=first))
+    given = GuidanceScales(s_v=5.0)
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1, first_frame=first, guidance=given))
+    assert seen == [GuidanceScales.for_mode(False), GuidanceScales.for_mode(True), given]

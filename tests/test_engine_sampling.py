@@ -217,3 +217,32 @@ def test_scales_from_a_mapping():
     assert GuidanceScales.from_mapping(None) == GuidanceScales()
     with pytest.raises(EngineError, match="unknown guidance scale"):
         GuidanceScales.from_mapping({"cfg": 4.0})
+
+
+def test_a_shot_with_no_voice_has_no_speaker_rows_and_no_timbre_pass(tiny_dit):
+    """As the reference: no spk_wavs -> spk_embs None (no rows, no TIMBRE); some voices -> the
+    unvoiced spans keep the null token (a zero embedding)."""
+    from engine.passes import Conditioning, GuidedPasses, Pass
+
+    loop = load_file(COMPONENTS / "sampler_loop_tiny.safetensors")
+    prompt, negative = loop["t2av.in.ctx_pos"], loop["t2av.in.ctx_neg"]
+    silent = Conditioning.build(prompt, negative, [3, 6], [None, None])
+    assert silent.speakers is None and silent.slots is None
+    passes = GuidedPasses(tiny_dit, silent, GuidanceScales())
+    assert passes.passes == [Pass.COND, Pass.UNCOND, Pass.ALIGN] and passes.inputs.speaker_slots(slice(0, 3)) is None
+    video, audio, t = loop["t2av.init.video"], loop["t2av.init.audio"], torch.tensor([999])
+    video_passes, _ = passes(video, audio, t)
+    assert video_passes.timbre is None
+
+    voiced = Conditioning.build(prompt, negative, [3, 6], [None, loop["t2av.in.spk_embed"]])
+    assert voiced.speakers.shape == (2, 192) and not voiced.speakers[0].any() and voiced.speakers[1].any()
+    assert voiced.slots.tolist() == [3, 6]
+    assert GuidedPasses(tiny_dit, voiced, GuidanceScales()).passes[-1] is Pass.TIMBRE
+
+
+def test_image_conditioned_shots_take_the_references_i2av_guidance():
+    t2av, i2av = GuidanceScales.for_mode(False), GuidanceScales.for_mode(True)
+    assert (t2av.s_v, t2av.s_a, t2av.s_va, t2av.s_aa, t2av.s_t) == (3.0, 2.0, 3.0, 2.0, 3.0)
+    assert (i2av.s_v, i2av.s_a, i2av.s_va, i2av.s_aa, i2av.s_t) == (2.0, 2.0, 3.0, 2.0, 2.0)
+    assert GuidanceScales.from_mapping({"s_a": 4.0}, image_conditioned=True) == GuidanceScales(s_v=2.0, s_a=4.0, s_t=2.0)
+    assert GuidanceScales.from_mapping(None) == GuidanceScales()

@@ -16,7 +16,7 @@ from pathlib import Path
 from nava_director.engines.base import Clip, Progress, ShotRequest
 from nava_director.errors import InputError, NavaError
 
-ENGINE_VERSION = "nava-1"  # bump when the same weights would render differently
+ENGINE_VERSION = "nava-2"  # bump when the same weights would render differently (2: I2AV guidance, no-voice shots)
 
 
 class NavaEngine:
@@ -41,7 +41,7 @@ class NavaEngine:
         from engine.pipeline import NEGATIVE_PROMPT, GenerateRequest, GuidanceScales
 
         with _engine_errors():
-            guidance = GuidanceScales.from_mapping(request.guidance)
+            guidance = GuidanceScales.from_mapping(request.guidance, image_conditioned=request.first_frame is not None)
         generate = GenerateRequest(
             prompt=request.caption,
             speaker_wavs=[line.voice for line in request.speech],

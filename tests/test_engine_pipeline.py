@@ -195,3 +195,24 @@ def test_the_guidance_follows_the_mode_unless_given(pipeline, monkeypatch):
     given = GuidanceScales(s_v=5.0)
     pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1, first_frame=first, guidance=given))
     assert seen == [GuidanceScales.for_mode(False), GuidanceScales.for_mode(True), given]
+
+
+def test_the_release_layout_with_the_fp8_dit_renders(tmp_path, monkeypatch):
+    """make_tiny_weights --fp8 --hub-dir: both DiT files, ReDimNet in torch.hub's cache."""
+    import torch
+
+    from engine.fp8 import FP8Linear
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    weights = make_tiny_weights(tmp_path / "W", fp8=True, hub_dir=tmp_path / "torch" / "hub" / "checkpoints")
+    assert not (weights / "M-vb2+vox2+cnc-ft_mix.pt").exists()
+    fp8 = NAVAPipeline.from_pretrained(weights, dit="fp8", dtype=torch.bfloat16, offload="blocks")
+    assert fp8.files.dit.name == "NAVA_fp8.safetensors" and fp8.files.dit_why == "--dit fp8"
+    assert isinstance(fp8.dit.single_blocks[0].ffn[0], FP8Linear)
+    assert fp8.block_offload is None  # on the CPU the blocks have nowhere else to wait
+    bf16 = NAVAPipeline.from_pretrained(weights, dtype=torch.bfloat16)
+    assert bf16.files.dit.name == "NAVA.safetensors" and bf16.files.speaker.parent.name == "checkpoints"
+    request = GenerateRequest(PROMPT, [None], width=64, height=32, frames=5, steps=1, seed=2)
+    a, b = fp8.generate(request), bf16.generate(request)
+    assert a.frames.shape == b.frames.shape == (5, 32, 64, 3)
+    assert 0 < np.abs(a.frames.astype(int) - b.frames.astype(int)).mean() < 64  # close, not the same weights

@@ -45,9 +45,45 @@ PEAK = 0.95  # the reference peak-normalises the decoded audio to this
 SIZE_MULTIPLE = 32  # 16x VAE downsampling, then the DiT's 2x2 patches
 
 
-def weights_id(folder: str | Path) -> str:
-    """A short id of the weights in ``folder`` (names, sizes, first bytes; no full read)."""
-    return fingerprint(locate(folder))
+def weights_id(folder: str | Path, dit: str = "auto", hub_dir: str | Path | None = None) -> str:
+    """A short id of the weights in ``folder`` that a render with ``dit`` (``bf16``/``fp8``;
+    ``auto`` as on a machine without a GPU) uses: names, sizes, first bytes; no full read."""
+    return fingerprint(locate(folder, dit=dit, hub_dir=hub_dir))
+
+
+def resolve_dit(folder: str | Path, wanted: str = "auto"):
+    """The DiT file a render on this machine uses (:class:`engine.dit_choice.DitChoice`).
+
+    Imports torch (for the GPU's memory) only when it matters: ``auto`` with both files present.
+    """
+    from engine.component_files import dit_files
+    from engine.dit_choice import choose_dit
+
+    present = dit_files(Path(folder).expanduser())
+    gpu_memory = None
+    if wanted == "auto" and len(present) > 1:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu_memory = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
+    return choose_dit(present, wanted, gpu_memory)
+
+
+def resolve_offload(wanted: str, dit: str, vae_tiling: bool, width: int, height: int, frames: int) -> str:
+    """``auto``: the least offload whose estimated peak (:mod:`engine.gpu_memory`) fits the GPU's
+    free memory; ``none`` without a GPU (the compute device is the host). Imports torch."""
+    if wanted != "auto":
+        if wanted not in OFFLOADS:
+            raise EngineError(f"unknown offload {wanted!r}", hint=f"use one of auto, {', '.join(OFFLOADS)}")
+        return wanted
+    import torch
+
+    from engine.gpu_memory import Shot, choose_offload
+
+    if not torch.cuda.is_available():
+        return "none"
+    free, _ = torch.cuda.mem_get_info()
+    return choose_offload(dit, vae_tiling, Shot(width, height, frames), free)
 
 
 def dit_config(path: Path):

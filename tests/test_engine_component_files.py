@@ -151,3 +151,23 @@ def test_hub_checkpoints_follows_torch_hubs_rules(monkeypatch, tmp_path):
     import torch.hub
 
     assert hub_checkpoints() == Path(torch.hub.get_dir()) / "checkpoints"  # where load_state_dict_from_url writes
+
+
+def test_resolving_the_dit_imports_torch_only_when_the_choice_needs_the_gpu(tmp_path):
+    import subprocess
+    import sys
+
+    both = _release(tmp_path / "both", fp8=True, speaker_in_folder=True)
+    only = _release(tmp_path / "only", fp8=True, bf16=False, speaker_in_folder=True)
+    code = ("import sys; from engine.pipeline import resolve_dit; c = resolve_dit(sys.argv[1], sys.argv[2]);"
+            "print(c.format, 'torch' in sys.modules)")  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+
+    def run(folder, wanted):
+        done = subprocess.run([sys.executable, "-c", code, str(folder), wanted], capture_output=True, text=True,
+                              cwd=root, check=True)  # fmt: skip
+        return done.stdout.split()
+
+    assert run(only, "auto") == ["fp8", "False"]
+    assert run(both, "fp8") == ["fp8", "False"]
+    assert run(both, "auto") == ["bf16", "True"]  # asks the GPU (none here: bf16)

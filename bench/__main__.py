@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--json] [--only NAME,...]``: the benchmarks of DESIGN §9.
+"""``python -m bench [--quick] [--json] [--only NAME,...]``: the benchmarks (docs/architecture.md, "Benchmarks").
 
 Each benchmark is a module with a ``run(**sizes) -> dict``; this runs the chosen ones,
 lifts their headline numbers to the top level of one JSON object (``gpu_paper`` as an

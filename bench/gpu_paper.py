@@ -1,7 +1,7 @@
 """On paper: what a full-size render costs on one GPU at its bf16 peak.
 
 A 1280x704 clip of 145 frames (37 latent frames, ~6 s) with its audio, 50 sampling steps,
-four guidance passes per step (COND, UNCOND, ALIGN, TIMBRE: DESIGN §5). The FLOPs come
+four guidance passes per step (COND, UNCOND, ALIGN, TIMBRE: docs/engine.md, "Guidance"). The FLOPs come
 from :mod:`bench.flops`; the ALIGN pass's block-diagonal self-attention is counted per
 segment (flash-attn's varlen kernel skips the masked blocks). The text encoder, speaker
 model and VAEs are not counted (a few percent next to the DiT). The time at peak is the

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nava_director.clip import Clip
 from nava_director.cut import CutShot, write_clip
 from nava_director.cut.edit import plan_edit
 from nava_director.cut.join import Copy, Encode, encode_segment, film_headers, materialise, plan_segments, read_stream
 from nava_director.cut.mux import mux_picture_and_sound
 from nava_director.cut.picture import ClipFrames, film_frame
-from nava_director.engines.base import Clip
 
 FPS, CRF = 24, 18
 

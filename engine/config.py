@@ -111,7 +111,7 @@ PRESETS: dict[str, ModelConfig] = {
         audio_in_dim=128,
         audio_out_dim=128,
     ),
-    # the architecture of ../shared/fixtures/nava_tiny_parity.json
+    # the architecture of the tiny parity fixture (docs/engine.md, "Fixtures and how parity is proven")
     "tiny": ModelConfig(
         dim=64,
         ffn_dim=128,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GuidanceScales:
-    """Classifier-free guidance weights, named as in DESIGN §5.
+    """Classifier-free guidance weights, named as in docs/engine.md, "Guidance".
 
     ``s_v``/``s_a``: prompt vs negative prompt; ``s_va``/``s_aa``: joint vs modality-masked
     attention (3-D aligned CFG); ``s_t``: with vs without the speaker embedding (timbre).

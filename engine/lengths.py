@@ -1,4 +1,4 @@
-"""Clip lengths (DESIGN §5): pixel frames, latent frames, audio tokens and samples.
+"""Clip lengths (docs/engine.md, "Lengths"): pixel frames, latent frames, audio tokens and samples.
 
 A clip of N = 4k + 1 frames at 24 fps has (N - 1) / 4 + 1 latent frames and
 ceil(N / 24 * 25) audio tokens; its decoded audio is trimmed or padded to exactly N / 24 s.

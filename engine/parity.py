@@ -7,7 +7,7 @@
 
 A parity fixture is ``X.safetensors`` (weights ``model.*``, inputs ``in.*``, fp32 outputs
 ``out.MODE.*``, bf16-inference outputs ``out_bf16.MODE.*``) with its json sidecar ``X.json``
-(``config`` and ``modes``), as ``../shared/fixtures/nava_tiny_parity.*``. Each mode runs
+(``config`` and ``modes``), as the tiny parity fixture (docs/engine.md). Each mode runs
 twice: fp32 (max abs error <= 1e-4) and bf16 (relative L2 error <= 3e-2). With ``--sp``
 every rank runs the sharded forward (:mod:`engine.parallel`), rank 0 prints the lines, and
 the check fails unless every rank got the same numbers.

@@ -3,7 +3,7 @@
 ``NAVAPipeline.from_pretrained(folder)`` finds the released component files
 (:mod:`engine.component_files`) and loads each through its module; ``generate(request)``
 encodes the text and voices, samples the joint latents (:mod:`engine.sampling`), and
-decodes picture and sound to the lengths of DESIGN §5.
+decodes picture and sound to the lengths of docs/engine.md, "Lengths".
 
 This module imports no torch until a pipeline is built, so :func:`weights_id` is cheap.
 """
@@ -262,7 +262,7 @@ class NAVAPipeline:
             return None
         import torch
 
-        pixels = _fit_image(image, (request.width, request.height), (width, height))
+        pixels = fit_image(image, (request.width, request.height), (width, height))
         tensor = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
         return self.video_vae.encode_image(tensor)[0].float()
 
@@ -301,7 +301,7 @@ def _generation_size(width: int, height: int) -> tuple[int, int]:
     return (math.ceil(width / SIZE_MULTIPLE) * SIZE_MULTIPLE, math.ceil(height / SIZE_MULTIPLE) * SIZE_MULTIPLE)
 
 
-def _fit_image(image: np.ndarray, size: tuple[int, int], generation: tuple[int, int]) -> np.ndarray:
+def fit_image(image: np.ndarray, size: tuple[int, int], generation: tuple[int, int]) -> np.ndarray:
     """The first frame as the model sees it: ``image`` resized to cover the request's ``size``
     and centre-cropped to it (a still of any size; a previous shot's last frame is already
     that size and passes unchanged), then edge-padded to the ``generation`` size, centred, at

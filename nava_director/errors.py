@@ -1,7 +1,7 @@
 """The one error type a user sees, and the storyboard diagnostics it can carry.
 
 Library code raises :class:`NavaError` (or a subclass); the CLI formats it in one place
-(``nava_director/cli/_common.py``) with the exit code it names. No traceback unless --debug.
+(``nava_director/cli/common.py``) with the exit code it names. No traceback unless --debug.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from nava_director.errors import StoryboardError
-from nava_director.loader import LoadedStoryboard, load_storyboard
+from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
 
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "storyboards" / "voices"

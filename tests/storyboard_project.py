@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nava_director.config import Settings, load_settings
-from nava_director.render import Director
+from nava_director.session import ProjectArgs, Session, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = "96x64"
@@ -82,14 +81,11 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def settings(storyboard: Path) -> Settings:
-    """Animatic at a tiny size, template captions; no environment or user config leaking in."""
-    flags = {"engine": "animatic", "size": SIZE, "rewriter": "template"}
-    return load_settings(storyboard, flags, env={}, user_config=storyboard.parent / "no-user-config.toml")
-
-
-def director(storyboard: Path) -> Director:
-    return Director(storyboard, settings(storyboard))
+def director(storyboard: Path, engine=None, **asked) -> Session:
+    """The project opened as `render` opens it: the animatic at a tiny size, template captions
+    (``asked`` adds or replaces flags); no environment or user config leaking in."""
+    args = ProjectArgs(storyboard, **{"engine": "animatic", "size": SIZE, "rewriter": "template", **asked})
+    return open_project(args, engine=engine, env={}, user_config=storyboard.parent / "no-user-config.toml")
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:

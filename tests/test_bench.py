@@ -1,6 +1,6 @@
 """The benchmark harness: the analytic FLOP count, the hand-written checkpoint, the JSON.
 
-Nothing here times anything (DESIGN §9): the numbers are the benchmarks' business.
+Nothing here times anything: the numbers are the benchmarks' business.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_the_align_pass_counts_its_self_attention_per_modality():
 
 def test_gpu_paper_uses_the_designs_token_counts():
     paper = gpu_paper()
-    assert paper["tokens"]["video"] == 32_560  # DESIGN §5: 1280x704 -> 44x80 latents -> 32,560 tokens
+    assert paper["tokens"]["video"] == 32_560  # docs/engine.md: 1280x704 -> 44x80 latents -> 32,560 tokens
     assert paper["clip"]["latent_frames"] == 37
     assert paper["flops_per_render"] == 50 * sum(paper["flops_per_pass"].values())
     assert set(paper["flops_per_pass"]) == {"cond", "uncond", "align", "timbre"}

@@ -7,8 +7,8 @@ from typing import get_args
 
 import pytest
 
-from nava_director.camera import ANGLES, MOVES, SIZES, SPEEDS, camera_phrase
-from nava_director.storyboard import Camera, ShotAngle, ShotMove, ShotSize, ShotSpeed
+from nava_director.storyboard.camera import ANGLES, MOVES, SIZES, SPEEDS, camera_phrase
+from nava_director.storyboard.model import Camera, ShotAngle, ShotMove, ShotSize, ShotSpeed
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VOCABULARY = [(SIZES, ShotSize), (ANGLES, ShotAngle), (MOVES, ShotMove), (SPEEDS, ShotSpeed)]

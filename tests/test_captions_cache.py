@@ -16,10 +16,10 @@ from nava_director.captions.cache import CaptionCache, caption_key
 from nava_director.captions.prompt import PROMPT_VERSION
 from nava_director.captions.template import TEMPLATE_VERSION
 from nava_director.captions.write import REWRITE_VERSION, plan_writer
-from nava_director.config import Settings
 from nava_director.errors import InputError, NavaError
-from nava_director.loader import LoadedStoryboard
-from nava_director.storyboard import Storyboard
+from nava_director.settings import Settings
+from nava_director.storyboard.load import LoadedStoryboard
+from nava_director.storyboard.model import Storyboard
 
 DEAD_URL = "http://127.0.0.1:9"  # nothing listens there: any request would fail
 

@@ -7,15 +7,14 @@ import re
 from typing import get_args
 
 import pytest
+from conftest import ROOT
 
-from nava_director.camera import camera_phrase
 from nava_director.captions.brief import shot_brief, shot_briefs
 from nava_director.captions.template import clauses, write_template
-from nava_director.loader import load_storyboard
-from nava_director.spans import find_spans, strip_spans, unbalanced
-from nava_director.storyboard import Camera, ShotAngle, ShotMove, ShotSize, ShotSpeed, Storyboard
-
-from conftest import ROOT
+from nava_director.storyboard.camera import camera_phrase
+from nava_director.storyboard.load import load_storyboard
+from nava_director.storyboard.model import Camera, ShotAngle, ShotMove, ShotSize, ShotSpeed, Storyboard
+from nava_director.storyboard.spans import find_spans, strip_spans, unbalanced
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CHARACTERS = {

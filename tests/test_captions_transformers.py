@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, make_tiny_qwen3
 
 from nava_director.captions import write_captions
-from nava_director.config import Settings
 from nava_director.errors import InputError
-from nava_director.loader import LoadedStoryboard
-from nava_director.storyboard import Storyboard
-
-from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, make_tiny_qwen3
+from nava_director.settings import Settings
+from nava_director.storyboard.load import LoadedStoryboard
+from nava_director.storyboard.model import Storyboard
 
 
 @pytest.fixture(scope="module")

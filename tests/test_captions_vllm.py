@@ -26,9 +26,9 @@ from nava_director.captions.server import VllmServer
 from nava_director.captions.template import write_template
 from nava_director.captions.vllm import VllmRewriter, served_model
 from nava_director.captions.write import rewrite_all
-from nava_director.config import Settings
-from nava_director.loader import LoadedStoryboard
-from nava_director.storyboard import Storyboard
+from nava_director.settings import Settings
+from nava_director.storyboard.load import LoadedStoryboard
+from nava_director.storyboard.model import Storyboard
 
 pytestmark = pytest.mark.slow
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"

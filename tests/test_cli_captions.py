@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nava_director.loader import load_storyboard
-from nava_director.spans import find_spans, strip_spans
-
 from conftest import ROOT
+
+from nava_director.storyboard.load import load_storyboard
+from nava_director.storyboard.spans import find_spans, strip_spans
 
 DEMO = ROOT / "storyboards" / "demo.yaml"
 CLI = Path(sys.executable).parent / "nava-director"

@@ -1,4 +1,4 @@
-"""Configuration precedence (DESIGN §3): flags > environment > nava.toml > user config."""
+"""Configuration precedence: flags > environment > nava.toml > user config."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nava_director.config import Settings, choose_engine, load_settings, parse_size, user_config_path
 from nava_director.errors import InputError
+from nava_director.settings import Settings, choose_engine, load_settings, parse_size, user_config_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""write_clip / read_clip: the clip file format every take is stored in (DESIGN §7)."""
+"""write_clip / read_clip: the clip file format every take is stored in."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import av
 import numpy as np
 import pytest
 
+from nava_director.clip import Clip
 from nava_director.cut.clipfile import read_clip, read_first_frame, read_last_frame, write_clip
-from nava_director.engines.base import Clip
 from nava_director.errors import NavaError
 
 

@@ -12,10 +12,10 @@ import opentimelineio as otio
 import pyloudnorm
 import pytest
 
+from nava_director.clip import Clip
 from nava_director.cut import CutSettings, CutShot, cut_film, write_clip
 from nava_director.cut.clipfile import read_audio
 from nava_director.cut.loudness import true_peak_db
-from nava_director.engines.base import Clip
 
 FPS, RATE, FRAMES = 24, 48_000, 49
 COLORS = {"a": (200, 0, 0), "b": (0, 200, 0), "c": (0, 0, 200)}

@@ -8,13 +8,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
 import pytest
 
 from engine.make_tiny_weights import make_tiny_weights
-from nava_director.engines.base import Clip, ShotRequest, SpeechLine
+from nava_director.clip import Clip
+from nava_director.engines.base import ShotRequest, SpeechLine
 from nava_director.engines.nava import NavaEngine
 from nava_director.errors import InputError, NavaError
 from tests.storyboard_helpers import ROOT, VOICES
@@ -62,7 +64,8 @@ def test_missing_weights_are_a_director_error(tmp_path):
 def test_render_gives_the_directors_clip(weights):
     engine = NavaEngine(weights=weights)
     calls = []
-    clip = engine.render(shot(), lambda done, total, what: calls.append(what))
+    steps = SimpleNamespace(step=lambda done, total, what: calls.append(what))  # a Progress: the engine calls .step
+    clip = engine.render(shot(), steps)
     assert isinstance(clip, Clip)
     assert clip.frames.shape == (9, 32, 64, 3) and clip.audio.shape == (2, 18_000)
     assert clip.sample_rate == 48_000 and clip.fps == 24

@@ -96,17 +96,17 @@ def test_first_frame_conditioning_and_size_cropping(pipeline):
 
 
 def test_the_first_frame_is_placed_at_scale_one_where_the_crop_takes_it_back():
-    from engine.pipeline import _fit_image, _generation_size
+    from engine.pipeline import _generation_size, fit_image
 
     frame = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     generation = _generation_size(56, 40)
-    placed = _fit_image(frame, (56, 40), generation)
+    placed = fit_image(frame, (56, 40), generation)
     assert placed.shape == (64, 64, 3)
     top, left = (64 - 40) // 2, (64 - 56) // 2
     assert np.array_equal(placed[top : top + 40, left : left + 56], frame)  # the decode's crop: the frame itself
     assert np.array_equal(placed[0, left : left + 56], frame[0])  # edges repeated, not a zoomed copy
     still = np.random.default_rng(2).integers(0, 256, (300, 200, 3), dtype=np.uint8)  # any size: covers the request
-    assert _fit_image(still, (56, 40), generation).shape == (64, 64, 3)
+    assert fit_image(still, (56, 40), generation).shape == (64, 64, 3)
 
 
 def test_offloaded_encoders_visit_the_device_only_to_encode(weights, monkeypatch):

@@ -10,7 +10,6 @@ from safetensors.torch import load_file
 
 from engine.model.layout import TokenLayout
 from engine.model.rope import apply_rope, audio_rope, axis_dims, joint_rope, rotary_table, video_rope
-
 from tests.conftest import SHARED_FIXTURES
 
 SCALE = 0.24

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from nava_director.keys import ShotKey, file_hash, image_hash
+from nava_director.project.keys import ShotKey, file_hash, image_hash
 
 BASE = ShotKey(
     caption="<S>你好<E>",

@@ -17,11 +17,13 @@ import pytest
 from PIL import Image
 from storyboard_project import ROOT, SIZE, cli, director, make_storyboard
 
-from nava_director.chains import assign, chains
 from nava_director.errors import InputError, NavaError
-from nava_director.parallel_render import Topology, render_on_gpus
-from nava_director.render import RenderOptions
-from nava_director.store import Project
+from nava_director.project.folder import Project
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.launch import render_on_gpus
+from nava_director.render.parallel import Topology
+from nava_director.render.shape import shape_of
+from nava_director.storyboard.chains import assign, chains
 
 
 def test_chains_stay_whole_and_are_shared_out_by_length(tmp_path):
@@ -53,11 +55,11 @@ def test_groups_of_ranks():
 
 def test_an_up_to_date_project_renders_in_this_process(tmp_path, monkeypatch):
     sb = make_storyboard(tmp_path)
-    from nava_director.render import render
+    from nava_director.render.run import render
 
     render(director(sb))
     monkeypatch.setattr(
-        "nava_director.parallel_render._launch",
+        "nava_director.render.launch.launch",
         lambda *a: pytest.fail("ranks were started"),
     )
     report = render_on_gpus(director(sb), RenderOptions(), gpus=2)
@@ -227,7 +229,7 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
 
 @pytest.mark.slow
 def test_a_locked_project_stops_every_rank_with_rank_0s_error(tmp_path):
-    from nava_director.store import Project
+    from nava_director.project.folder import Project
 
     sb = make_storyboard(tmp_path)
     flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--out", str(tmp_path / "p")]
@@ -242,9 +244,10 @@ def _take_link_ranks(rank: int, init_file: str, root: str, elsewhere: str) -> No
     """Rank 1 hands two takes (and one it cannot have written) to rank 0, which writes them."""
     import torch.distributed as dist
 
-    from nava_director.engines.base import Clip
-    from nava_director.parallel_render import RemoteTakes, TakeServer
-    from nava_director.store import Project
+    from nava_director.clip import Clip
+    from nava_director.project.folder import Project
+    from nava_director.project.takes import NewTake, TakeMeta
+    from nava_director.render.parallel import RemoteTakes, TakeServer
 
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     link = dist.new_group([0, 1], backend="gloo")
@@ -254,12 +257,13 @@ def _take_link_ranks(rank: int, init_file: str, root: str, elsewhere: str) -> No
             return
         frames = np.full((5, 16, 16, 3), 90, np.uint8)
         clip = Clip(frames=frames, audio=np.zeros((2, 10_000), np.float32), sample_rate=48_000, fps=24)
-        remote = RemoteTakes(Project(Path(elsewhere)), link)
-        first = remote.add_take("s1", "k" * 32, 7, clip, {}, {"render_s": 0.1})
-        second = remote.add_take("s1", "k" * 32, 8, clip, {}, {"render_s": 0.1})
+        meta = TakeMeta(engine="test", caption="", writer="template", width=16, height=16, frames=5, fps=24, steps=1)
+        remote = RemoteTakes(link)  # a leader's take writer has no folder of its own
+        first = remote.add_take(NewTake("s1", "k" * 32, 7, clip, meta, 0.1))
+        second = remote.add_take(NewTake("s1", "k" * 32, 8, clip, meta, 0.1))
         assert (first.n, second.n) == (1, 2) and first.folder.is_relative_to(root), first
         try:
-            remote.add_take("s2", "k" * 32, 7, None, {}, {})  # no clip: rank 0 fails, the leader is told
+            remote.add_take(NewTake("s2", "k" * 32, 7, None, meta, 0.0))  # no clip: rank 0 fails, the leader is told
         except NavaError as error:
             assert "rank 0 could not write the take" in str(error)
         else:
@@ -291,3 +295,38 @@ def test_a_group_the_heads_cannot_split_over_stops_the_run_once_up_front(tmp_pat
     assert done.returncode != 0
     assert done.stderr.count("2 attention heads do not split over a group of 3 ranks") == 1, done.stderr
     assert not list((tmp_path / "sb.nava").glob("shots/*/take-*/meta.json"))  # nothing rendered
+
+
+def test_after_a_size_run_gpus_decides_as_one_process_does(tmp_path, monkeypatch):
+    """A run without --size after a --size run renders at the engine's size: one process and
+    --gpus alike (the --gpus check once took the size of the last render and reused every take)."""
+    from nava_director.render.run import render
+
+    sb = make_storyboard(tmp_path)
+    render(director(sb))  # at --size 96x64
+    started = []
+    monkeypatch.setattr("nava_director.render.launch.launch", lambda *a: started.append(a) or None)
+    unsized = director(sb, size=None)
+    render_on_gpus(unsized, RenderOptions(), gpus=2)
+    assert len(started) == 1  # not up to date: the ranks render
+    assert shape_of(unsized).size == (320, 176)  # the animatic's size for a landscape storyboard
+    assert sorted(render(director(sb, size=None)).rendered) == ["a", "b", "c", "d", "e"]  # as one process does
+
+
+@pytest.mark.slow
+def test_two_cpu_ranks_after_a_size_run_make_the_takes_one_process_makes(tmp_path):
+    from nava_director.render.run import render
+
+    sb = make_storyboard(tmp_path)
+    for out in ("one", "two"):
+        render(director(sb, out=tmp_path / out))  # at --size 96x64
+    one = render(director(sb, size=None, out=tmp_path / "one"))
+    two = render_on_gpus(director(sb, size=None, out=tmp_path / "two"), RenderOptions(), gpus=2)
+    assert two.rendered == one.rendered == ["a", "b", "c", "d", "e"]
+    assert set(two.ranks.values()) == {0, 1}
+    for shot in "abcde":
+        meta = [json.loads((tmp_path / out / "shots" / shot / "take-002" / "meta.json").read_text()) for out in
+                ("one", "two")]
+        assert meta[0]["key"] == meta[1]["key"] and (meta[1]["width"], meta[1]["height"]) == (320, 176)
+    manifests = [json.loads((tmp_path / out / "manifest.json").read_text()) for out in ("one", "two")]
+    assert manifests[0]["size"] == manifests[1]["size"] == [320, 176]

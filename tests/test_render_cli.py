@@ -13,8 +13,9 @@ from nava_director.cli import app
 from nava_director.cut import read_clip
 from nava_director.engines.animatic import AnimaticEngine
 from nava_director.errors import NavaError
-from nava_director.render import render
-from nava_director.store import Project
+from nava_director.project.folder import Project
+from nava_director.render.run import render
+from nava_director.render.shape import shape_of
 
 FILM_FRAMES = 5 * 25 - 3  # five 1 s shots at 24 fps, three of them continued (first frame dropped)
 
@@ -81,8 +82,7 @@ class FailingOn(AnimaticEngine):
 
 def test_a_failed_shot_is_recorded_and_the_others_still_render(tmp_path, monkeypatch):
     sb = make_storyboard(tmp_path)
-    failing = director(sb)
-    failing.engine = FailingOn("c")
+    failing = director(sb, engine=FailingOn("c"))
     report = render(failing)
     assert sorted(report.rendered) == ["a", "b", "e"]
     assert [(f.shot, f.error) for f in report.failed] == [
@@ -93,7 +93,7 @@ def test_a_failed_shot_is_recorded_and_the_others_still_render(tmp_path, monkeyp
     saved = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
     assert saved["failed"][0] == {"shot": "c", "error": "out of memory on the GPU"}
 
-    monkeypatch.setattr("nava_director.render.create_engine", lambda name, weights=None: FailingOn("d"))
+    monkeypatch.setattr("nava_director.session.create_engine", lambda name, weights=None: FailingOn("d"))
     result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--engine", "animatic"])
     assert result.exit_code == 1
     assert json.loads((tmp_path / "sb.nava" / "report.json").read_text())["rendered"] == ["c"]
@@ -107,7 +107,7 @@ def test_a_line_spoken_in_the_action_is_subtitled(tmp_path):
     srt = (tmp_path / "sb.nava" / "film.srt").read_text(encoding="utf-8")
     assert "真安静" in srt and "你好。" in srt and "我来了。" in srt
     assert "<v 陈默>我来了。" in (tmp_path / "sb.nava" / "film.vtt").read_text(encoding="utf-8")
-    assert report.film["cut"] is True
+    assert report.film.cut is True
 
 
 def test_transitions_that_cannot_fit_are_refused_before_anything_renders(tmp_path):
@@ -126,7 +126,7 @@ def test_a_failed_cut_keeps_the_takes_and_writes_report_json(tmp_path, monkeypat
     def broken_cut(*args, **kwargs):
         raise NavaError("the cut broke", hint="a test")
 
-    monkeypatch.setattr("nava_director.render.cut_film", broken_cut)
+    monkeypatch.setattr("nava_director.render.run.cut_film", broken_cut)
     with pytest.raises(NavaError, match="the cut broke"):
         render(director(sb))
     report = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
@@ -159,7 +159,7 @@ def test_rich_progress_follows_the_shots_and_the_engine_steps(tmp_path):
     from rich.console import Console
 
     from nava_director.cli.progress import RichProgress
-    from nava_director.render import RenderOptions
+    from nava_director.render.jobs import RenderOptions
 
     sb = make_storyboard(tmp_path)
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
@@ -172,3 +172,19 @@ def test_rich_progress_follows_the_shots_and_the_engine_steps(tmp_path):
         assert (shots.total, shots.completed) == (5, 5)
     assert steps and steps[-1][0] == steps[-1][1]  # the engine reported its steps to the end
     assert "shots" in console.file.getvalue()
+
+
+def test_render_json_reports_an_error_as_json(tmp_path):
+    sb = make_storyboard(tmp_path)
+    result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--crf", "99", "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["exit_code"] == 2 and "crf 99" in error["error"]
+
+
+def test_plan_reports_the_size_render_uses(tmp_path):
+    sb = make_storyboard(tmp_path)
+    flags = ["--engine", "animatic", "--rewriter", "template", "--json"]
+    planned = json.loads(CliRunner().invoke(app, ["plan", str(sb), *flags]).stdout)
+    assert planned["size"] == [320, 176]  # the animatic's reduced size, not the format's 1280x704
+    assert tuple(planned["size"]) == shape_of(director(sb, size=None)).size  # what every shot key is made with

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from storyboard_project import ROOT, director, edit, make_storyboard, write_voice
 
-from nava_director.render import render
+from nava_director.render.run import render
 
 
 def first_render(tmp_path):
@@ -23,7 +23,7 @@ NO_CHANGE = """
 import sys
 from storyboard_project import director
 from nava_director.engines.animatic import AnimaticEngine
-from nava_director.render import render
+from nava_director.render.run import render
 
 calls = []
 AnimaticEngine.render = lambda self, request, progress=None: calls.append(request.shot_id)

@@ -12,7 +12,7 @@ import pytest
 from storyboard_project import ROOT, make_storyboard
 
 from nava_director.cut import read_clip
-from nava_director.store import Project
+from nava_director.project.folder import Project
 
 SHOTS = ["a", "b", "c", "d", "e"]
 FRAMES = 25  # 1 s at 24 fps: 4·round(24/4) + 1

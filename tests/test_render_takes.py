@@ -6,7 +6,9 @@ import pytest
 from storyboard_project import director, edit, make_storyboard
 
 from nava_director.errors import InputError
-from nava_director.render import RenderOptions, pick, render, set_locked, status
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.run import render
+from nava_director.render.take_commands import pick, set_locked, status
 
 
 @pytest.fixture
@@ -85,18 +87,14 @@ def test_a_locked_shot_keeps_its_take_when_its_inputs_change(sb):
 
 
 def test_takes_assume_the_steps_of_the_last_render(sb):
-    fewer = director(sb)
-    fewer.steps = 3
+    fewer = director(sb, steps=3)
     assert sorted(render(fewer).rendered) == ["a", "b", "c", "d", "e"]  # steps are in every key
     assert {s.status for s in states(sb).values()} == {"fresh"}
 
 
 def test_takes_asks_no_llm(sb):
-    from dataclasses import replace
-
     set_locked(director(sb), "c", True)
-    rewriting = director(sb)
-    rewriting.settings = replace(rewriting.settings, rewriter="vllm", vllm_url="http://127.0.0.1:9", vllm_model="q")
+    rewriting = director(sb, rewriter="vllm", vllm_url="http://127.0.0.1:9", vllm_model="q")
     found = {s.job.shot: s for s in status(rewriting)}  # no server answers there: none is asked
     assert all(s.key is None for s in found.values())
     assert found.pop("c").status == "locked"  # a lock holds whatever the captions

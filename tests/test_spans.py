@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nava_director.spans import find_spans, strip_spans, to_model_markup, to_storyboard_markup, unbalanced
-from nava_director.storyboard import Shot
+from nava_director.storyboard.model import Shot
+from nava_director.storyboard.spans import find_spans, strip_spans, to_model_markup, to_storyboard_markup, unbalanced
 
 
 @pytest.mark.parametrize(

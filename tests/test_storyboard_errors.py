@@ -12,7 +12,7 @@ import pytest
 from storyboard_helpers import diagnostics_of, make_project
 
 from nava_director.errors import StoryboardError
-from nava_director.loader import load_storyboard
+from nava_director.storyboard.load import load_storyboard
 
 
 @pytest.fixture(autouse=True)

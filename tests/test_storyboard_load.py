@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 from storyboard_helpers import ROOT, diagnostics_of, load, make_project
 
-from nava_director.checks import speaking_seconds
-from nava_director.loader import load_storyboard
-from nava_director.storyboard import Camera
+from nava_director.storyboard.load import load_storyboard
+from nava_director.storyboard.model import Camera
+from nava_director.storyboard.rules import speaking_seconds
 
 
 @pytest.fixture()

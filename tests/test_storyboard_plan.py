@@ -6,8 +6,10 @@ import pytest
 from PIL import Image
 from storyboard_helpers import ROOT, load, make_project
 
-from nava_director.loader import load_storyboard
-from nava_director.plan import audio_tokens_for, frames_for, make_plan
+from engine.lengths import audio_tokens as audio_tokens_for
+from engine.lengths import frames_for_seconds as frames_for
+from nava_director.storyboard.load import load_storyboard
+from nava_director.storyboard.plan import make_plan
 
 
 @pytest.mark.parametrize(
@@ -15,7 +17,7 @@ from nava_director.plan import audio_tokens_for, frames_for, make_plan
     [
         (1, 25, 27),  # 24/4 = 6 -> 25 frames; 25/24*25 = 26.04 -> 27
         (4, 97, 102),
-        (6, 145, 152),  # DESIGN §5: 37 latent frames = 145 frames ≈ 6 s
+        (6, 145, 152),  # 37 latent frames = 145 frames ≈ 6 s
         (10, 241, 252),
         (2.5, 61, 64),  # 15 -> 61
         (4.25, 105, 110),  # 25.5 rounds half up -> 26 -> 105

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 from storyboard_helpers import ROOT, VOICES
 
-from nava_director.casting import voice_problem
+from nava_director.storyboard.casting import voice_problem
 
 
 def pitch(audio: np.ndarray, rate: int) -> float:

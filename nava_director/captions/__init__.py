@@ -1,4 +1,4 @@
-"""Shot -> dense caption (DESIGN §4): template writer, LLM rewriters (vLLM, transformers),
+"""Shot -> dense caption (docs/architecture.md, "Captions"): template writer, LLM rewriters (vLLM, transformers),
 span guard, cache. The render and the CLI call :func:`write_captions`."""
 
 from nava_director.captions.result import WRITERS, CaptionResult

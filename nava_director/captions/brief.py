@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nava_director.storyboard import Camera, Scene, Shot, Storyboard
+from nava_director.storyboard.model import Camera, Scene, Shot, Storyboard
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The caption cache (DESIGN §6): ``captions/<hash>.json`` in the project folder.
+"""The caption cache (docs/architecture.md, "Cache keys"): ``captions/<hash>.json`` in the project folder.
 
 A caption is stored under the hash of (writer, model, prompt version, shot inputs), so a
 run with nothing changed finds every caption here and asks no LLM.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nava_director.captions.result import CaptionResult
-from nava_director.store import write_json
+from nava_director.project.files import write_json
 
 
 def caption_key(writer: str, model: str | None, prompt_version: str, shot: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The span guard (DESIGN §4): speech reaches the engine exactly as the storyboard wrote it.
+"""The span guard (docs/architecture.md, "Captions"): speech reaches the engine exactly as the storyboard wrote it.
 
 Whatever wrote a caption, its spans must equal the shot's spans — same text, same order —
 and its markup must be balanced. A rewriter's output that is not is retried a bounded
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence
 
 from nava_director.errors import NavaError
-from nava_director.spans import find_spans, to_model_markup, unbalanced
+from nava_director.storyboard.spans import find_spans, to_model_markup, unbalanced
 
 RETRIES = 2  # attempts after the first
 

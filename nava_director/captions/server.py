@@ -1,4 +1,4 @@
-"""Starting and stopping a vLLM OpenAI-compatible server for a run (DESIGN §4).
+"""Starting and stopping a vLLM OpenAI-compatible server for a run.
 
 vLLM lives in its own Python (``NAVA_VLLM_PYTHON``; ``scripts/setup_vllm.sh`` makes
 ``.venv-vllm``): it pins a torch and transformers of its own. :class:`VllmServer` starts

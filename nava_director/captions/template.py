@@ -1,4 +1,4 @@
-"""The template writer: a shot's dense Chinese caption, offline and deterministic (DESIGN §4).
+"""The template writer: a shot's dense Chinese caption, offline and deterministic.
 
 The caption follows the order NAVA's training captions use — style and scene, subject,
 background and light, an action timeline (beginning / then / at the end), camera, dialogue
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from nava_director.camera import camera_phrase
 from nava_director.captions.brief import ShotBrief
-from nava_director.spans import SPAN_RE, to_model_markup
+from nava_director.storyboard.camera import camera_phrase
+from nava_director.storyboard.spans import SPAN_RE, to_model_markup
 
 TEMPLATE_VERSION = "template-v1"  # bump when the wording changes: it enters the cache key
 

@@ -22,9 +22,9 @@ from nava_director.captions.result import WRITERS, CaptionResult
 from nava_director.captions.server import VllmServer
 from nava_director.captions.template import TEMPLATE_VERSION, write_template
 from nava_director.captions.vllm import DEFAULT_MODEL, VllmRewriter, served_model
-from nava_director.config import Settings
 from nava_director.errors import InputError, NavaError
-from nava_director.loader import LoadedStoryboard
+from nava_director.settings import Settings
+from nava_director.storyboard.load import LoadedStoryboard
 
 # what an LLM caption depends on besides the shot: our prompt, and the template draft it enriches
 REWRITE_VERSION = f"{PROMPT_VERSION}+{TEMPLATE_VERSION}"

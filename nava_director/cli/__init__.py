@@ -1,7 +1,8 @@
 """The `nava-director` command: a Typer app with one module per command group.
 
-Commands only parse, call library functions and print (``_common.output``); errors are
-formatted in one place (``_common.run``).
+Commands only parse, open the project (``session.open_project``), call library functions
+and print; their output and their errors, human or ``--json``, go through one
+``common.Output``.
 """
 
 from __future__ import annotations

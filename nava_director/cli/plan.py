@@ -6,26 +6,25 @@ from rich.table import Table
 
 from nava_director.captions.write import WriterPlan, plan_writer
 from nava_director.cli import app
-from nava_director.cli._common import (
+from nava_director.cli.common import (
     DebugOpt,
     EngineOpt,
     JsonOpt,
     OutOpt,
+    Output,
     RewriterOpt,
     SizeOpt,
     StoryboardArg,
     VllmModelOpt,
     VllmUrlOpt,
     WeightsOpt,
-    output,
     print_diagnostics,
-    run,
 )
-from nava_director.config import choose_engine, load_settings
-from nava_director.loader import load_storyboard
-from nava_director.plan import RenderPlan, make_plan
-from nava_director.store import Project
-from nava_director.storyboard import RENDER_FPS
+from nava_director.render.shape import shot_size
+from nava_director.session import ProjectArgs, open_project
+from nava_director.settings import choose_engine
+from nava_director.storyboard.model import RENDER_FPS
+from nava_director.storyboard.plan import RenderPlan
 
 
 def _writer_line(writers: WriterPlan) -> str:
@@ -65,24 +64,27 @@ def plan(
     rewriter: RewriterOpt = None,
     vllm_url: VllmUrlOpt = None,
     vllm_model: VllmModelOpt = None,
-    out: OutOpt = None,
+    out_dir: OutOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Show the render plan: shots in render order, lengths, speakers, continuations, engine, caption writer."""
 
-    def build():
-        flags = {"weights": weights, "engine": engine, "size": size, "rewriter": rewriter, "vllm_url": vllm_url,
-                 "vllm_model": vllm_model, "out": out}
-        settings = load_settings(storyboard, flags)
-        render_plan = make_plan(load_storyboard(storyboard))
-        manifest = Project(settings.project_dir(storyboard)).manifest()
-        with_takes = manifest.unlocked_with_takes([job.shot for job in render_plan.film])
-        return render_plan, settings, plan_writer(settings.rewriter, settings, manifest.writer, with_takes)
+    out = Output(as_json, debug)
+    args = ProjectArgs(storyboard, weights=weights, engine=engine, size=size, rewriter=rewriter, vllm_url=vllm_url,
+                       vllm_model=vllm_model, out=out_dir)
 
-    render_plan, settings, writers = run(build, debug=debug, as_json=as_json)
-    chosen, reason = choose_engine(settings)
-    frame_size = settings.size or render_plan.storyboard.storyboard.format.size
+    def build():
+        session = open_project(args)
+        manifest = session.project.manifest()
+        with_takes = manifest.unlocked_with_takes([job.shot for job in session.plan.film])
+        settings = session.settings
+        size = shot_size(settings, session.loaded, session.engine)  # what `render` renders at
+        return session, size, plan_writer(settings.rewriter, settings, manifest.writer, with_takes)
+
+    session, frame_size, writers = out.run(build)
+    render_plan = session.plan
+    chosen, reason = choose_engine(session.settings)
     print_diagnostics(render_plan.storyboard.warnings)
     data = {
         "storyboard": str(storyboard),
@@ -91,4 +93,4 @@ def plan(
         "size": list(frame_size),
         **render_plan.as_dict(),
     }
-    output(data, as_json, lambda: _table(render_plan, chosen, reason, frame_size, writers))
+    out.show(data, lambda: _table(render_plan, chosen, reason, frame_size, writers))

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class RichProgress:
-    """Implements ``nava_director.render.Progress`` with two rich bars; a context manager."""
+    """Implements ``nava_director.progress.Progress`` with two rich bars; a context manager."""
 
     def __init__(self, console: Console):
         self.bars = Progress(
@@ -44,7 +44,7 @@ class RichProgress:
 
 
 class RankProgress:
-    """Implements ``nava_director.render.Progress`` as plain lines on stderr, one per shot and
+    """Implements ``nava_director.progress.Progress`` as plain lines on stderr, one per shot and
     one when its denoising ends: several ranks of a ``--gpus`` render share one terminal."""
 
     def __init__(self, rank: int):

@@ -8,28 +8,27 @@ import typer
 from rich.table import Table
 
 from nava_director.cli import app
-from nava_director.cli._common import (
+from nava_director.cli.common import (
     DebugOpt,
     EngineOpt,
     JsonOpt,
     OutOpt,
+    Output,
     RewriterOpt,
     SizeOpt,
     StoryboardArg,
     VllmModelOpt,
     VllmUrlOpt,
     WeightsOpt,
-    output,
     print_diagnostics,
-    run,
     stderr,
 )
 from nava_director.cli.progress import RankProgress, RichProgress
-from nava_director.config import load_settings
-from nava_director.parallel_render import in_torchrun, render_on_gpus
-from nava_director.render import Director, RenderOptions
-from nava_director.render import render as render_storyboard
-from nava_director.store import Report
+from nava_director.project.report import Film, Report
+from nava_director.render.jobs import RenderOptions
+from nava_director.render.launch import in_torchrun, render_on_gpus
+from nava_director.render.run import render as render_storyboard
+from nava_director.session import ProjectArgs, open_project
 
 ShotOpt = Annotated[
     list[str] | None,
@@ -71,7 +70,8 @@ SpOpt = Annotated[
 def _summary(report: Report) -> Table:
     table = Table(show_header=False, box=None)
     if not report.rendered and not report.failed:
-        film = "film up to date, not cut again" if report.film and not report.film.get("cut") else "film cut anew"
+        reused = isinstance(report.film, Film) and not report.film.cut
+        film = "film up to date, not cut again" if reused else "film cut anew"
         table.add_row("nothing changed", f"{len(report.reused)} shot(s) reused, nothing rendered; {film}")
     for label, shots in (
         ("rendered", report.rendered),
@@ -89,8 +89,8 @@ def _summary(report: Report) -> Table:
     for shot_id, numbers in report.new_takes.items():
         takes = ", ".join(f"{n:03d}" for n in numbers)
         table.add_row("new takes", f"{shot_id}: {takes} (not in the film until you `pick` one)")
-    if report.film:
-        table.add_row("film", str(report.film.get("path", "")))
+    if isinstance(report.film, Film):
+        table.add_row("film", report.film.path)
     elif report.failed:
         table.add_row("film", f"not cut: {len(report.failed)} shot(s) have no take")
     table.add_row("time", f"{report.timings.get('total_s', 0):.1f} s")
@@ -104,7 +104,7 @@ def render(
     takes: TakesOpt = None,
     seed: SeedOpt = None,
     engine: EngineOpt = None,
-    out: OutOpt = None,
+    out_dir: OutOpt = None,
     size: SizeOpt = None,
     rewriter: RewriterOpt = None,
     vllm_url: VllmUrlOpt = None,
@@ -121,30 +121,23 @@ def render(
 ) -> None:
     """Render the storyboard: only what changed, new takes where asked, then the film."""
 
+    out = Output(as_json, debug)
+    args = ProjectArgs(storyboard, engine=engine, weights=weights, out=out_dir, size=size, rewriter=rewriter,
+                       vllm_url=vllm_url, vllm_model=vllm_model, loudness=loudness, crf=crf,
+                       burn_subtitles=burn_subtitles, steps=steps)
+
     def go() -> Report | None:
-        flags = {
-            "engine": engine,
-            "out": out,
-            "size": size,
-            "rewriter": rewriter,
-            "vllm_url": vllm_url,
-            "vllm_model": vllm_model,
-            "weights": weights,
-            "loudness": loudness,
-            "crf": crf,
-            "burn_subtitles": burn_subtitles,
-        }
-        director = Director(storyboard, load_settings(storyboard, flags), steps=steps)
-        print_diagnostics(director.plan.storyboard.warnings)
+        session = open_project(args)
+        print_diagnostics(session.loaded.warnings)
         options = RenderOptions(shots=tuple(shot or ()), takes=takes, seed=seed)
         if gpus > 1 or sp > 1 or in_torchrun():
-            return render_on_gpus(director, options, gpus, sp, RankProgress)
+            return render_on_gpus(session, options, gpus, sp, RankProgress)
         with RichProgress(stderr) as progress:
-            return render_storyboard(director, options, progress)
+            return render_storyboard(session, options, progress)
 
-    report = run(go, debug=debug)
+    report = out.run(go)
     if report is None:  # a rank other than 0 of a torchrun world: rank 0 reports
         return
-    output(report.model_dump(mode="json"), as_json, lambda: _summary(report))
+    out.show(report.model_dump(mode="json"), lambda: _summary(report))
     if report.failed:
         raise typer.Exit(1)

@@ -8,28 +8,23 @@ import typer
 from rich.table import Table
 
 from nava_director.cli import app
-from nava_director.cli._common import (
+from nava_director.cli.common import (
     DebugOpt,
     EngineOpt,
     JsonOpt,
     OutOpt,
+    Output,
     SizeOpt,
     StoryboardArg,
     WeightsOpt,
-    output,
-    run,
     stdout,
 )
-from nava_director.config import load_settings
-from nava_director.render import Director, ShotState, set_locked, status
-from nava_director.render import pick as pick_take
+from nava_director.render.decide import ShotState
+from nava_director.render.take_commands import pick as pick_take
+from nava_director.render.take_commands import set_locked, status
+from nava_director.session import ProjectArgs, open_project
 
 ShotArg = Annotated[str, typer.Argument(help="The shot id.", show_default=False)]
-
-
-def _director(storyboard, out=None, engine=None, weights=None, size=None) -> Director:
-    flags = {"out": out, "engine": engine, "weights": weights, "size": size}
-    return Director(storyboard, load_settings(storyboard, flags))
 
 
 def _row(state: ShotState) -> dict:
@@ -75,7 +70,7 @@ def _table(rows: list[dict]) -> Table:
 def takes(
     storyboard: StoryboardArg,
     shot: Annotated[str | None, typer.Argument(help="Only this shot.", show_default=False)] = None,
-    out: OutOpt = None,
+    out_dir: OutOpt = None,
     engine: EngineOpt = None,
     weights: WeightsOpt = None,
     size: SizeOpt = None,
@@ -83,9 +78,11 @@ def takes(
     debug: DebugOpt = False,
 ) -> None:
     """List the takes of every shot (or one): seed, whether current, which one the film uses."""
-    states = run(lambda: status(_director(storyboard, out, engine, weights, size), shot), debug=debug, as_json=as_json)
+    out = Output(as_json, debug)
+    args = ProjectArgs(storyboard, out=out_dir, engine=engine, weights=weights, size=size)
+    states = out.run(lambda: status(open_project(args), shot))
     rows = [_row(s) for s in states]
-    output(rows, as_json, lambda: _table(rows))
+    out.show(rows, lambda: _table(rows))
 
 
 @app.command()
@@ -94,23 +91,26 @@ def pick(
     shot: ShotArg,
     n: int,
     lock: Annotated[bool, typer.Option("--lock", help="Also lock it (needed for a take of older inputs).")] = False,
-    out: OutOpt = None,
+    out_dir: OutOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Use take N of SHOT in the film; the shots continued from it become stale."""
-    take = run(lambda: pick_take(_director(storyboard, out), shot, n, lock), debug=debug)
+    args = ProjectArgs(storyboard, out=out_dir)
+    take = Output(debug=debug).run(lambda: pick_take(open_project(args), shot, n, lock))
     stdout.print(f"{shot}: take {take.n:03d} (seed {take.seed}) chosen{' and locked' if lock else ''}", markup=False)
 
 
 @app.command()
-def lock(storyboard: StoryboardArg, shot: ShotArg, out: OutOpt = None, debug: DebugOpt = False) -> None:
+def lock(storyboard: StoryboardArg, shot: ShotArg, out_dir: OutOpt = None, debug: DebugOpt = False) -> None:
     """Keep SHOT's chosen take however its inputs change."""
-    entry = run(lambda: set_locked(_director(storyboard, out), shot, True), debug=debug)
+    args = ProjectArgs(storyboard, out=out_dir)
+    entry = Output(debug=debug).run(lambda: set_locked(open_project(args), shot, True))
     stdout.print(f"{shot}: take {entry.chosen:03d} locked", markup=False)
 
 
 @app.command()
-def unlock(storyboard: StoryboardArg, shot: ShotArg, out: OutOpt = None, debug: DebugOpt = False) -> None:
+def unlock(storyboard: StoryboardArg, shot: ShotArg, out_dir: OutOpt = None, debug: DebugOpt = False) -> None:
     """Let SHOT follow its inputs again."""
-    run(lambda: set_locked(_director(storyboard, out), shot, False), debug=debug)
+    args = ProjectArgs(storyboard, out=out_dir)
+    Output(debug=debug).run(lambda: set_locked(open_project(args), shot, False))
     stdout.print(f"{shot}: unlocked", markup=False)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from nava_director.cli import app
-from nava_director.cli._common import DebugOpt, JsonOpt, StoryboardArg, output, print_diagnostics, run
-from nava_director.loader import load_storyboard
+from nava_director.cli.common import DebugOpt, JsonOpt, Output, StoryboardArg, print_diagnostics
+from nava_director.storyboard.load import load_storyboard
 
 
 @app.command()
 def validate(storyboard: StoryboardArg, as_json: JsonOpt = False, debug: DebugOpt = False) -> None:
     """Check a storyboard: every error as PATH:LINE:COL: WHERE: WHAT (FIX), exit code 2."""
-    loaded = run(lambda: load_storyboard(storyboard), debug=debug, as_json=as_json)
+    out = Output(as_json, debug)
+    loaded = out.run(lambda: load_storyboard(storyboard))
     print_diagnostics(loaded.warnings)
     sb = loaded.storyboard
     shots = sb.shots()
@@ -26,4 +27,4 @@ def validate(storyboard: StoryboardArg, as_json: JsonOpt = False, debug: DebugOp
     }
     human = (f"[green]ok[/]: {storyboard}: {loaded.title}: {len(sb.scenes)} scene(s), {len(shots)} shot(s), "
              f"{seconds:g} s, {len(sb.characters)} character(s), {len(loaded.warnings)} warning(s)")
-    output(summary, as_json, human)
+    out.show(summary, human)

@@ -1,4 +1,4 @@
-"""The cut: clip files, and the film assembled from them (DESIGN §7)."""
+"""The cut: clip files, and the film assembled from them (docs/architecture.md, "The cut")."""
 
 from nava_director.cut.clipfile import read_clip, read_first_frame, read_last_frame, write_clip
 from nava_director.cut.edit import CutShot

@@ -1,4 +1,4 @@
-"""One clip on disk: an mp4 with H.264 picture and AAC stereo 48 kHz sound (DESIGN §7).
+"""One clip on disk: an mp4 with H.264 picture and AAC stereo 48 kHz sound.
 
 `write_clip` is atomic: the file is encoded under a temporary name that no reader takes
 for a result (not ``*.mp4``), fsynced, then renamed into place. The sound is resampled to
@@ -9,7 +9,6 @@ sound always end together.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from fractions import Fraction
 from math import gcd
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import Iterator
 
 import numpy as np
 
-from nava_director.engines.base import Clip
+from nava_director.clip import Clip
 from nava_director.errors import NavaError
+from nava_director.project.files import atomic_path
 
 SAMPLE_RATE = 48_000
 AUDIO_CODEC = "aac"
@@ -56,31 +56,6 @@ def as_stereo(audio: np.ndarray) -> np.ndarray:
     if audio.shape[0] != 2:
         raise NavaError(f"clip audio must be mono or stereo [C, N], got shape {audio.shape}")
     return audio
-
-
-def temp_path(path: Path) -> Path:
-    """A sibling name for a file being written: hidden, and not ending in the final suffix."""
-    return path.with_name(f".{path.name}.{os.getpid()}.partial")
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; once the body has written it, fsync and rename it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        yield tmp
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def add_video_stream(container, width: int, height: int, fps: int, crf: int = 18):

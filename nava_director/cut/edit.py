@@ -1,4 +1,4 @@
-"""The edit: where every shot's picture and sound sit on the film's timeline (DESIGN §7).
+"""The edit: where every shot's picture and sound sit on the film's timeline.
 
 Times here are whole frames at the render rate. A shot's transition belongs to the join
 that leads into it. Shots have no handles (a clip is all there is), so every overlap is

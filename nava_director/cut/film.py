@@ -1,4 +1,4 @@
-"""The cut's entry point: shots in, film.mp4 + film.srt + film.vtt + film.otio out (DESIGN §7).
+"""The cut's entry point: shots in, film.mp4 + film.srt + film.vtt + film.otio out (docs/architecture.md, "The cut").
 
 The film has a key, the hash of its takes (file contents) and the cut settings. It is kept
 in film.json, written last: if film.json holds the current key and the outputs exist,
@@ -17,6 +17,7 @@ import numpy as np
 
 from nava_director.cut.edit import CutShot, Edit, plan_edit
 from nava_director.errors import InputError
+from nava_director.project.files import atomic_path, write_text
 
 CUT_VERSION = 1  # bump when the cut's output changes for the same inputs
 FILM_RATES = (24, 25, 30)
@@ -78,13 +79,6 @@ def _remove_leftovers(out_dir: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _write_text(path: Path, text: str) -> None:
-    from nava_director.cut.clipfile import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def _check(shots: list[CutShot], settings: CutSettings) -> None:
     from nava_director.cut.mux import track_language
 
@@ -113,13 +107,13 @@ def cut_film(shots: list[CutShot], out_dir: Path, settings: CutSettings = CutSet
     edit = plan_edit(shots, shots[0].fps)
     cues = film_cues(edit)
     _remove_leftovers(out_dir)
-    _write_text(paths["srt"], to_srt(cues))
-    _write_text(paths["vtt"], to_vtt(cues))
-    _write_text(paths["otio"], to_json(edit, settings.title, cues))
+    write_text(paths["srt"], to_srt(cues))
+    write_text(paths["vtt"], to_vtt(cues))
+    write_text(paths["otio"], to_json(edit, settings.title, cues))
     frames, copied = _write_mp4(edit, cues, paths, settings)
     duration = frames / settings.fps
     sidecar = {"key": key, "duration_s": duration, "frames": frames, "fps": settings.fps}
-    _write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied}, indent=2))
+    write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied}, indent=2))
     return FilmResult(paths, duration, key, reused=False, stream_copied=copied)
 
 
@@ -158,7 +152,6 @@ def _write_mp4(edit: Edit, cues, paths: dict[str, Path], settings: CutSettings) 
     from tempfile import TemporaryDirectory
 
     from nava_director.cut.burn import Burner, subtitle_font
-    from nava_director.cut.clipfile import atomic_path
     from nava_director.cut.join import Copy, Encode, encode_segment, film_headers, materialise, plan_segments
     from nava_director.cut.mux import mux_film, mux_picture_and_sound
     from nava_director.cut.picture import ClipFrames, film_frame

@@ -1,5 +1,5 @@
 """The film's video stream: the clips' own packets where the film shows their frames as
-they are, freshly encoded frames only where it does not (DESIGN §7).
+they are, freshly encoded frames only where it does not.
 
 Clips are written with closed one-second GOPs and content-independent ("stitchable")
 H.264 headers, so a whole GOP of any clip can be copied between frames that the cut

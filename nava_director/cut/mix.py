@@ -1,4 +1,4 @@
-"""The film's sound, rebuilt from the clips' PCM (DESIGN §7).
+"""The film's sound, rebuilt from the clips' PCM.
 
 Each shot's sound is laid where the edit puts it and shaped by an envelope: equal-power
 crossfades under dissolves, ramps for fades, and a few milliseconds of fade at every hard

@@ -1,1 +1,1 @@
-"""What render.py talks to: the engine protocol and the registry of engines."""
+"""What the render talks to: the engine protocol and the registry of engines."""

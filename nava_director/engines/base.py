@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
+
+from nava_director.clip import Clip
+from nava_director.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class ShotRequest:
     fps: int  # the render rate (24 for NAVA)
     seed: int
     steps: int
-    first_frame: np.ndarray | None = None  # uint8 [H,W,3], the continued/given first frame
+    first_frame: np.ndarray | None = None  # uint8 [H,W,3] of any size: the continued/given first frame
     guidance: dict[str, float] | None = None  # s_v, s_a, s_va, s_aa, s_t; None: engine defaults
     negative_prompt: str | None = None  # None: the engine's own
     # what an animatic draws on its card; engines that synthesise from the caption ignore it
@@ -45,23 +48,9 @@ class ShotRequest:
         return self.frames / self.fps
 
 
-@dataclass
-class Clip:
-    frames: np.ndarray  # uint8 [T,H,W,3]
-    audio: np.ndarray  # float32 [2,N], stereo
-    sample_rate: int
-    fps: int
-
-    @property
-    def seconds(self) -> float:
-        return self.frames.shape[0] / self.fps
-
-
-# progress(done, total, what): called by an engine as it works (e.g. per denoising step)
-Progress = Callable[[int, int, str], None]
-
-
 class Engine(Protocol):
     id: str  # enters every shot's key: changing engine or weights re-renders
 
-    def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip: ...
+    def render(self, request: ShotRequest, progress: Progress | None = None) -> Clip:
+        """Render ``request``; report the work's steps through ``progress.step``. The first
+        frame, when given, is any size: the engine fits it to the request's."""

@@ -13,8 +13,10 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from nava_director.engines.base import Clip, Progress, ShotRequest
+from nava_director.clip import Clip
+from nava_director.engines.base import ShotRequest
 from nava_director.errors import InputError, NavaError
+from nava_director.progress import Progress
 
 ENGINE_VERSION = "nava-2"  # bump when the same weights would render differently (2: I2AV guidance, no-voice shots)
 
@@ -52,7 +54,7 @@ class NavaEngine:
             steps=request.steps,
             guidance=guidance,
             first_frame=request.first_frame,
-            progress=progress,
+            progress=progress.step if progress else None,
             negative_prompt=request.negative_prompt or NEGATIVE_PROMPT,
         )
         with _engine_errors():

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from nava_director.errors import NavaError
-from nava_director.keys import fraction
+from nava_director.project.keys import fraction
 
 MIN_FONT_PX = 7
 INK = (245, 245, 240, 255)

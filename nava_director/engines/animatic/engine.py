@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nava_director.clip import Clip
 from nava_director.engines.animatic.card import CardText, overlay, plate
 from nava_director.engines.animatic.motion import Camera, parse_move, viewports
 from nava_director.engines.animatic.scratch_audio import SAMPLE_RATE, VoicedLine, scratch_audio, voice_pitch
 from nava_director.engines.animatic.speech_timing import time_lines
-from nava_director.engines.base import Clip, Progress, ShotRequest, SpeechLine
+from nava_director.engines.base import ShotRequest, SpeechLine
 from nava_director.errors import InputError
-from nava_director.spans import SPAN_RE
+from nava_director.progress import Progress
+from nava_director.storyboard.spans import SPAN_RE
 
 PREVIEW_WIDTH = 320  # default render width: the storyboard's aspect, reduced
 
@@ -63,7 +65,9 @@ class AnimaticEngine:
         )
         seconds = count / request.fps
         if request.first_frame is not None:
-            still = Image.fromarray(request.first_frame).convert("RGB").resize((width, height))
+            from engine.pipeline import fit_image  # the first-frame fit NAVA uses: cover, centre-crop
+
+            still = Image.fromarray(fit_image(request.first_frame, (width, height), (width, height)))
         else:
             still = plate(width, height, request.card.get("scene", ""), request.shot_id, plate_rng)
 
@@ -82,7 +86,7 @@ class AnimaticEngine:
             shot = camera.shoot(view).convert("RGBA")
             frames[i] = np.asarray(Image.alpha_composite(shot, layers[now]).convert("RGB"))
             if progress:
-                progress(i + 1, count, "frames")
+                progress.step(i + 1, count, "frames")
 
         voiced = [
             VoicedLine(line.text, line.speaker, pitch, slot)

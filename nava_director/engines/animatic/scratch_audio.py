@@ -15,7 +15,7 @@ import numpy as np
 
 from nava_director.cut.subtitles import spoken_length
 from nava_director.engines.animatic.speech_timing import TimedLine
-from nava_director.keys import fraction
+from nava_director.project.keys import fraction
 
 SAMPLE_RATE = 48_000
 VOICE_LEVEL = 0.25

@@ -4,7 +4,7 @@ The cut's subtitles share a shot's time among its lines in proportion to their s
 length (``cut.subtitles.spoken_length``: a CJK character or a word counts one); the
 animatic uses the same slots, so card, scratch voice and subtitle agree. Inside its slot a
 line's words start at once and run at a natural pace (about 5 Chinese characters or 3
-English words a second, DESIGN §3), never past 92 % of the slot.
+English words a second: ``storyboard/rules.py``), never past 92 % of the slot.
 """
 
 from __future__ import annotations

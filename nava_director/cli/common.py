@@ -2,14 +2,14 @@
 
 The shape follows the ``hf`` CLI: options are ``Annotated`` types declared once here and
 reused in each command's signature; a command body is
-``run(lambda: ..., debug=debug)`` around library calls, then :func:`output`.
+``out.run(lambda: ...)`` around library calls, then ``out.show(...)`` (:class:`Output`).
 """
 
 from __future__ import annotations
 
 import json
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
@@ -87,20 +87,29 @@ def report_error(error: NavaError, as_json: bool = False) -> None:
         stderr.print(f"hint: {error.hint}", markup=False)
 
 
-def run(action: Callable[[], T], *, debug: bool = False, as_json: bool = False) -> T:
-    """Call ``action``; a NavaError is reported and ends the command with its exit code."""
-    try:
-        return action()
-    except NavaError as error:
-        if debug:
-            stderr.print(traceback.format_exc(), markup=False)
-        report_error(error, as_json)
-        raise typer.Exit(error.exit_code) from None
+@dataclass(frozen=True)
+class Output:
+    """How a command answers: human text, or ``--json``, for its result and its errors alike.
 
+    A command builds one (``Output(as_json, debug)``), calls library code through
+    :meth:`run` and prints with :meth:`show`: the JSON choice is made once, for both."""
 
-def output(data: Any, as_json: bool, human: RenderableType | Callable[[], RenderableType]) -> None:
-    """``data`` as JSON on stdout with ``--json``, else the human view (a rich renderable)."""
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-        return
-    stdout.print(human() if callable(human) else human)
+    as_json: bool = False
+    debug: bool = False
+
+    def run(self, action: Callable[[], T]) -> T:
+        """Call ``action``; a NavaError is reported and ends the command with its exit code."""
+        try:
+            return action()
+        except NavaError as error:
+            if self.debug:
+                stderr.print(traceback.format_exc(), markup=False)
+            report_error(error, self.as_json)
+            raise typer.Exit(error.exit_code) from None
+
+    def show(self, data: Any, human: RenderableType | Callable[[], RenderableType]) -> None:
+        """``data`` as JSON on stdout with ``--json``, else the human view (a rich renderable)."""
+        if self.as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            return
+        stdout.print(human() if callable(human) else human)

@@ -1,8 +1,8 @@
-"""The semantic checks of a storyboard (DESIGN §3), each a function adding diagnostics.
+"""The semantic rules of a storyboard, each a function adding diagnostics.
 
 They read the YAML tree itself, guarding every type, so that they run — and report at
 ``LINE:COL`` — even where the schema found other errors in the same file. The loader
-(``loader.py``) runs them all; the schema's own errors come from pydantic.
+(``storyboard/load.py``) runs them all; the schema's own errors come from pydantic.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from nava_director.spans import find_spans, unbalanced
-from nava_director.storyboard import MAX_SECONDS
-from nava_director.yamldoc import Loc, YamlDoc
+from nava_director.storyboard.model import MAX_SECONDS
+from nava_director.storyboard.spans import find_spans, unbalanced
+from nava_director.storyboard.yamldoc import Loc, YamlDoc
 
 MIN_SECONDS = 1
 MAX_SPEAKERS = 2  # distinct voices per shot NAVA was trained with

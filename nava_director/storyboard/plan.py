@@ -1,35 +1,21 @@
-"""The render plan: a loaded storyboard as an ordered list of shot jobs (DESIGN §2).
+"""The render plan: a loaded storyboard as an ordered list of shot jobs.
 
 Each :class:`ShotJob` says what one shot renders — its length in frames at NAVA's 24 fps
-and in audio tokens, its speakers, where its first frame comes from — and carries the
-storyboard's models of the shot and its scene, so that nothing downstream re-reads the
-YAML. Jobs are in render order: storyboard order, except that a continued shot always
-comes after the shot it continues from. Cache keys are not made here (``keys.py``).
+and in audio tokens (the engine's rule: ``engine/lengths.py``), its speakers, where its
+first frame comes from — and carries the storyboard's models of the shot and its scene, so
+that nothing downstream re-reads the YAML. Jobs are in render order: storyboard order,
+except that a continued shot always comes after the shot it continues from. Cache keys are
+not made here (``project/keys.py``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from nava_director.loader import LoadedStoryboard
-from nava_director.storyboard import RENDER_FPS, Scene, Shot
-
-AUDIO_TOKENS_PER_SECOND = 25  # the audio VAE's latent rate
-
-
-def frames_for(seconds: float, fps: int = RENDER_FPS) -> int:
-    """Pixel frames a shot of ``seconds`` renders: 4k+1 (the video VAE's 4x temporal stride).
-
-    ``4 * round(seconds * fps / 4) + 1``, rounding halves up.
-    """
-    return 4 * math.floor(seconds * fps / 4 + 0.5) + 1
-
-
-def audio_tokens_for(frames: int, fps: int = RENDER_FPS) -> int:
-    """Audio latent tokens covering ``frames``: ceil(frames / fps * 25), in exact integers."""
-    return -(-frames * AUDIO_TOKENS_PER_SECOND // fps)
+from engine.lengths import audio_tokens, frames_for_seconds
+from nava_director.storyboard.load import LoadedStoryboard
+from nava_director.storyboard.model import RENDER_FPS, Scene, Shot
 
 
 @dataclass(frozen=True)
@@ -110,10 +96,10 @@ class RenderPlan:
 
 
 def _job(index: int, scene: Scene, shot: Shot, default_seed: int) -> ShotJob:
-    frames = frames_for(shot.duration)
+    frames = frames_for_seconds(shot.duration)
     return ShotJob(
         scene=scene.id, shot=shot.id, index=index, seconds=shot.duration, frames=frames,
-        audio_tokens=audio_tokens_for(frames), speakers=tuple(shot.speakers()),
+        audio_tokens=audio_tokens(frames), speakers=tuple(shot.speakers()),
         continue_from=shot.continue_from, image=shot.image,
         seed=shot.seed if shot.seed is not None else default_seed, spec=shot, setting=scene.setting,
     )

@@ -1,6 +1,6 @@
-"""The storyboard: pydantic models for the format of DESIGN §3.
+"""The storyboard: pydantic models of its format (docs/architecture.md, "The storyboard").
 
-Loading with line numbers and the semantic checks live in ``nava_director/loader.py``;
+Loading with line numbers and the semantic rules live in ``storyboard/load.py`` and ``storyboard/rules.py``;
 this module is only the shape of the data.
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from nava_director.spans import SPAN_RE, Span
+from nava_director.storyboard.spans import SPAN_RE, Span
 
 # rendered sizes per aspect (width, height): NAVA's trained resolutions
 ASPECT_SIZES: dict[str, tuple[int, int]] = {
@@ -99,7 +99,7 @@ class Shot(_Strict):
     continue_from: Optional[str] = None
     image: Optional[Path] = None  # resolved against the storyboard by the loader
     seed: Optional[int] = Number(None, ge=0)
-    # the cut (DESIGN §7): the transition leading into this shot, J/L cuts
+    # the cut (docs/architecture.md, "The cut"): the transition leading into this shot, J/L cuts
     transition: Transition = "cut"
     transition_s: float = Number(0.5, ge=0)
     audio_lead_s: float = Number(0.0, ge=0)

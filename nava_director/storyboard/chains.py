@@ -9,7 +9,7 @@ every rank computes the same assignment from the plan alone.
 
 from __future__ import annotations
 
-from nava_director.plan import RenderPlan, ShotJob
+from nava_director.storyboard.plan import RenderPlan, ShotJob
 
 
 def chains(plan: RenderPlan) -> list[list[ShotJob]]:

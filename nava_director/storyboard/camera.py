@@ -1,4 +1,4 @@
-"""Camera directions -> caption phrases (DESIGN §3, §4).
+"""Camera directions -> caption phrases.
 
 Every term of the storyboard's closed camera vocabulary has a natural phrase in Chinese
 (the language NAVA's captions were written in) and in English. A free-text camera
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from nava_director.storyboard import Camera
+from nava_director.storyboard.model import Camera
 
 Language = Literal["zh", "en"]
 

@@ -1,4 +1,4 @@
-"""Configuration (DESIGN §3): one :class:`Settings`, resolved in one place.
+"""Configuration (docs/architecture.md, "Settings"): one :class:`Settings`, resolved in one place.
 
 Precedence, highest first: command-line flags, the environment (``NAVA_WEIGHTS``,
 ``NAVA_VLLM_URL``, ``NAVA_VLLM_PYTHON``), a ``nava.toml`` beside the storyboard, then

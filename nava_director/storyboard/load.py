@@ -1,6 +1,6 @@
 """Loading a storyboard: YAML with positions, casting, the semantic checks, the schema.
 
-:func:`load_storyboard` reads the file, checks everything DESIGN §3 asks and either
+:func:`load_storyboard` reads the file, checks every rule (``storyboard/rules.py``) and either
 returns a :class:`LoadedStoryboard` (its warnings attached) or raises one
 :class:`StoryboardError` carrying every diagnostic of the run, each at its ``LINE:COL``.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from nava_director import checks
-from nava_director.casting import read_casting, resolve_characters
 from nava_director.errors import Diagnostic, StoryboardError
-from nava_director.storyboard import Character, Storyboard
-from nava_director.yamldoc import YamlDoc, plain
+from nava_director.storyboard import rules
+from nava_director.storyboard.casting import read_casting, resolve_characters
+from nava_director.storyboard.model import Character, Storyboard
+from nava_director.storyboard.yamldoc import YamlDoc, plain
 
 
 @dataclass(frozen=True)
@@ -100,19 +100,19 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
     if not doc.ok:
         raise StoryboardError(doc.diagnostics)
     characters, cast_ids, cast_docs = _load_cast(doc, path.parent)
-    shot_ids = checks.unique_ids(doc)
-    checks.scenes_not_empty(doc)
-    checks.durations(doc)
-    checks.continuations(doc, shot_ids)
-    checks.images(doc, path.parent)
-    checks.dialogue(doc, cast_ids)
-    checks.first_shot_joins(doc)
-    checks.voiceless_speakers(doc, {cid for cid, c in characters.items() if c.voice is None})
-    checks.spans(doc)
-    checks.speaking_rate(doc)
+    shot_ids = rules.unique_ids(doc)
+    rules.scenes_not_empty(doc)
+    rules.durations(doc)
+    rules.continuations(doc, shot_ids)
+    rules.images(doc, path.parent)
+    rules.dialogue(doc, cast_ids)
+    rules.first_shot_joins(doc)
+    rules.voiceless_speakers(doc, {cid for cid, c in characters.items() if c.voice is None})
+    rules.spans(doc)
+    rules.speaking_rate(doc)
     for cast_doc in cast_docs:
         if cast_doc.ok:
-            checks.spans(cast_doc)  # a character's name and look are free text too
+            rules.spans(cast_doc)  # a character's name and look are free text too
     semantic = doc.diagnostics + [d for cast_doc in cast_docs for d in cast_doc.diagnostics]
 
     schema = YamlDoc(doc.label, doc.root)

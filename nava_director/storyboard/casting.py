@@ -13,8 +13,8 @@ from pathlib import Path
 import soundfile as sf
 from pydantic import BaseModel, ConfigDict
 
-from nava_director.storyboard import Character
-from nava_director.yamldoc import YamlDoc
+from nava_director.storyboard.model import Character
+from nava_director.storyboard.yamldoc import YamlDoc
 
 VOICE_SECONDS = (1.0, 30.0)  # what the speaker embedder is given: long enough to hear, ≤ 30 s
 FIX_VOICE = "use a WAV of 1–30 s of clean speech, mono or stereo, any sample rate"

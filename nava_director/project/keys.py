@@ -1,4 +1,4 @@
-"""Shot keys (DESIGN §6): the hash of everything that shapes a shot's clip, except the seed.
+"""Shot keys (docs/architecture.md, "Cache keys"): the hash of everything that shapes a shot's clip, except the seed.
 
 A take is (key, seed) -> clip. Two runs that would send the engine the same request get
 the same key, so the second reuses the first's take; change any input (the caption or its

@@ -1,0 +1,1 @@
+"""The project folder: takes, manifest, report, keys, atomic files and the lock."""

@@ -162,7 +162,7 @@ def run(load_file: bool = True, rounds: int = 3, config: ModelConfig | None = No
     result = {"forward": forward_cases(rounds, config, case)}
     if load_file:
         result["load"] = load(config)
-    for part in result.values():
+    for part in list(result.values()):
         for key in ("fp8_load_peak_rss_ratio", "fp8_forward_time_ratio", "fp8_forward_max_abs_diff"):
             if key in part:
                 result[key] = part[key]

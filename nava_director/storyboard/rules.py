@@ -168,7 +168,7 @@ ASPECT_TOLERANCE = 0.01
 
 
 def _render_size(root: dict) -> tuple[int, int]:
-    from nava_director.storyboard import ASPECT_SIZES
+    from nava_director.storyboard.model import ASPECT_SIZES
 
     fmt = root.get("format") if isinstance(root.get("format"), dict) else {}
     return ASPECT_SIZES.get(fmt.get("aspect"), ASPECT_SIZES["landscape"])

@@ -25,6 +25,9 @@ else:  # pragma: no cover - machines here run 3.11
     import tomli as tomllib
 
 ENGINES = ("auto", "nava", "animatic")
+DITS = ("auto", "bf16", "fp8")  # which DiT file of the weights folder (engine.dit_choice)
+OFFLOADS = ("auto", "none", "encoders", "blocks")  # what waits off the GPU (engine.pipeline)
+WEIGHTS_REPO = "ernie-research/NAVA"
 REWRITERS = ("auto", "template", "vllm", "transformers")
 ENV_VARS = {"weights": "NAVA_WEIGHTS", "vllm_url": "NAVA_VLLM_URL", "vllm_python": "NAVA_VLLM_PYTHON"}
 PROJECT_CONFIG = "nava.toml"
@@ -46,6 +49,10 @@ class Settings:
     burn_subtitles: bool = False  # draw the subtitles into the picture instead of a soft track
     guidance: Mapping[str, float] | None = None  # the engine's guidance scales (s_v, s_a, s_va, s_aa, s_t)
     negative_prompt: str | None = None  # None: the engine's own (the reference's)
+    dit: str = "auto"  # auto | bf16 | fp8: the DiT file (auto: by the GPU's memory, fixed at the first render)
+    offload: str = "auto"  # auto | none | encoders | blocks (auto: the least that fits the GPU)
+    vae_tiling: bool = False  # decode the video in tiles (less memory; changes the clip a little)
+    weights_repo: str = WEIGHTS_REPO  # the Hugging Face repo `weights download` fetches
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> where set
 
     def source(self, key: str) -> str:
@@ -99,11 +106,11 @@ def _coerce(key: str, value: Any, origin: str, base: Path | None) -> Any:
         ):
             raise InputError(f"{origin}: guidance must be a table of numbers", hint="e.g. guidance = {s_v = 3.0}")
         return {str(k): float(v) for k, v in value.items()}
-    if key == "burn_subtitles":
+    if key in ("burn_subtitles", "vae_tiling"):
         if not isinstance(value, bool):
-            raise InputError(f"{origin}: burn_subtitles {value!r} is not true or false")
+            raise InputError(f"{origin}: {key} {value!r} is not true or false")
         return value
-    choices = {"engine": ENGINES, "rewriter": REWRITERS}.get(key)
+    choices = {"engine": ENGINES, "rewriter": REWRITERS, "dit": DITS, "offload": OFFLOADS}.get(key)
     if choices and value not in choices:
         raise InputError(f"{origin}: {key} {value!r} is not one of {', '.join(choices)}")
     return str(value)

@@ -18,6 +18,9 @@ from nava_director.cli.common import (
     VllmModelOpt,
     VllmUrlOpt,
     WeightsOpt,
+    DitOpt,
+    OffloadOpt,
+    VaeTilingOpt,
     print_diagnostics,
 )
 from nava_director.render.shape import shot_size
@@ -59,6 +62,9 @@ def _table(plan: RenderPlan, engine: str, reason: str, size: tuple[int, int], wr
 def plan(
     storyboard: StoryboardArg,
     weights: WeightsOpt = None,
+    dit: DitOpt = None,
+    offload: OffloadOpt = None,
+    vae_tiling: VaeTilingOpt = None,
     engine: EngineOpt = None,
     size: SizeOpt = None,
     rewriter: RewriterOpt = None,
@@ -72,7 +78,7 @@ def plan(
 
     out = Output(as_json, debug)
     args = ProjectArgs(storyboard, weights=weights, engine=engine, size=size, rewriter=rewriter, vllm_url=vllm_url,
-                       vllm_model=vllm_model, out=out_dir)
+                       vllm_model=vllm_model, out=out_dir, dit=dit, offload=offload, vae_tiling=vae_tiling)
 
     def build():
         session = open_project(args)

@@ -134,3 +134,18 @@ def test_render_with_broken_weights_stops_before_the_first_shot_with_one_error(w
     assert "dit: truncated: NAVA.safetensors has 100,000 bytes" in done.stderr
     assert f"hint: nava-director weights check {weights}" in done.stderr
     assert not list((tmp_path / "sb" / "demo.nava").glob("shots/*/take-*"))  # no shot rendered, none failed alone
+
+
+def test_plan_shows_the_dit_file_the_check_and_each_shots_memory(weights, tmp_path):
+    shutil.copytree(ROOT / "storyboards", tmp_path / "sb")
+    done = nava("plan", str(tmp_path / "sb" / "demo.yaml"), "--engine", "nava", "--weights", str(weights), "--dit",
+                "fp8", "--json", cwd=tmp_path, torch_home=weights.parent / "torch")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["weights"]
+    assert plan["dit_file"].endswith("NAVA_fp8.safetensors") and plan["why"] == "--dit fp8" and plan["check_ok"]
+    assert plan["offload"] == "none"  # auto without a GPU
+    assert set(plan["peak_gb"]) == {"arrival", "reunion", "answer", "together"}
+    assert plan["peak_gb"]["reunion"] > plan["peak_gb"]["arrival"]  # 5 s against 4 s
+    human = nava("plan", str(tmp_path / "sb" / "demo.yaml"), "--engine", "nava", "--weights", str(weights),
+                 cwd=tmp_path, torch_home=weights.parent / "torch")  # fmt: skip
+    assert "weights: NAVA.safetensors (bf16) — no GPU: the CPU computes in bf16 either way; check: ok" in human.stdout

@@ -57,7 +57,7 @@ def _table(plan: RenderPlan, engine: str, reason: str, size: tuple[int, int], wr
     names = {cid: c.name or cid for cid, c in sb.characters.items()}
     for job in plan.jobs:
         first = job.continue_from or (job.image.name if job.image else "")
-        peak = [f"{weights.peak_gb[job.shot]:g} GB"] if weights else []
+        peak = [f"{weights.peak_gb[job.shot]:g} GB" if job.shot in weights.peak_gb else "?"] if weights else []
         table.add_row(job.scene, job.shot, f"{job.seconds:g} s", str(job.frames),
                       ", ".join(names[s] for s in job.speakers), first, engine, *peak)
     return table

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nava_director.errors import InputError
 from nava_director.project.manifest import Manifest
 from nava_director.session import Session
 from nava_director.settings import choose_engine
@@ -28,7 +27,8 @@ class WeightsPlan:
 
     def line(self) -> str:
         check = "ok" if self.check_ok else f"{len(self.problems)} problem(s): " + "; ".join(self.problems)
-        return (f"weights: {Path(self.dit_file).name} ({self.dit}) — {self.why}; check: {check}; "
+        name = Path(self.dit_file).name if self.dit_file else self.folder
+        return (f"weights: {name} ({self.dit}) — {self.why}; check: {check}; "
                 f"offload {self.offload}, VAE tiling {'on' if self.vae_tiling else 'off'}")
 
 
@@ -53,8 +53,10 @@ def plan_weights(session: Session, manifest: Manifest, size: tuple[int, int]) ->
         report = check(folder, dit=choice.format)
         longest = max((job.frames for job in session.plan.jobs), default=145)
         offload = resolve_offload(settings.offload, choice.format, settings.vae_tiling, size[0], size[1], longest)
-    except EngineError as error:
-        raise InputError(error.message, hint=error.hint) from None
+    except EngineError as error:  # plan still shows the shots: the weights line says what is wrong
+        problem = error.message + (f" ({error.hint})" if error.hint else "")
+        return WeightsPlan(str(folder), "", "?", "no DiT file could be chosen", False, [problem], settings.offload,
+                           settings.vae_tiling)  # fmt: skip
     problems = [f"{r.component}: {r.problem}" for r in report.rows if not r.ok and r.chosen]
     peaks = {
         job.shot: round(estimate(choice.format, offload, settings.vae_tiling, Shot(size[0], size[1], job.frames)).peak

@@ -72,6 +72,10 @@ class ComponentFiles:
     def all(self) -> list[Path]:
         return [getattr(self, c.key) for c in COMPONENTS]
 
+    @property
+    def dit_choice(self) -> DitChoice:
+        return DitChoice(self.dit_format, self.dit, self.dit_why)
+
 
 def hub_checkpoints() -> Path:
     """torch.hub's checkpoint cache, computed as torch.hub does (no torch import):

@@ -60,6 +60,8 @@ def resolve_dit(folder: str | Path, wanted: str = "auto"):
     from engine.dit_choice import choose_dit
 
     present = dit_files(Path(folder).expanduser())
+    if not present:  # none at the top: locate names every missing component, or components.yaml names it
+        return locate(folder).dit_choice
     gpu_memory = None
     if wanted == "auto" and len(present) > 1:
         import torch

@@ -34,6 +34,7 @@ HEADLINES = (
     "fp8_forward_time_ratio",
     "fp8_forward_max_abs_diff",
     "activation_bytes_per_token",
+    "review_open_50x3_s",
 )
 # (check, wording) per headline that has a target
 TARGETS: dict[str, tuple[Callable[[float, dict], bool], str]] = {
@@ -42,6 +43,7 @@ TARGETS: dict[str, tuple[Callable[[float, dict], bool], str]] = {
     "forward_vs_matmul_flops_ratio": (lambda v, _: v >= 0.7, ">= 0.7"),
     "rerender_noop_50_shots_s": (lambda v, _: v < 2.0, "< 2 s"),
     "rerender_noop_engine_calls": (lambda v, _: v == 0, "0"),
+    "review_open_50x3_s": (lambda v, _: v < 1.0, "< 1 s"),
     "rerender_edit_one_shot_rendered": (
         lambda v, d: v == len(d["rerender"]["edited_chain"]),
         "the edited shot's chain",
@@ -84,6 +86,7 @@ def benchmarks() -> dict[str, Benchmark]:
         "fp8": Benchmark("fp8", quick=dict(load_file=False, rounds=2),
                          tiny=dict(config=tiny_model, case=tiny_case, rounds=1)),  # fmt: skip
         "activations": Benchmark("activations", quick=None, tiny=None),
+        "review": Benchmark("review", quick=None, tiny=dict(shots=10, takes=2, size="64x36", repeats=1)),
     }
 
 
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes.add_argument("--quick", action="store_true", help="what fits in about a minute (no load)")
     sizes.add_argument("--tiny", action="store_true", help="toy sizes: checks the harness, numbers mean nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, fp8, activations")
+    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, fp8, activations")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--save", type=Path, help="also write the JSON to this file")
     args = parser.parse_args(argv)

@@ -45,6 +45,17 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
   fi
 fi
 
+# the review page's browser test drives Debian's headless Chromium through its chromedriver
+if [ $dev = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium and chromium-driver (the review page's browser test)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+      || echo "setup: could not install chromium; the browser test needs /usr/bin/chromium and /usr/bin/chromedriver"
+  else
+    echo "setup: install chromium and chromium-driver (e.g. apt-get install chromium chromium-driver) for the browser test"
+  fi
+fi
+
 if [ $dev = 1 ] && [ -x scripts/setup_vllm.sh ]; then
   scripts/setup_vllm.sh
 fi

@@ -121,10 +121,12 @@ def test_json_output_has_every_key(tmp_path):
         "fp8_load_peak_rss_ratio",
         "fp8_forward_time_ratio",
         "fp8_forward_max_abs_diff",
+        "review_open_50x3_s",
     ):
         assert isinstance(result[key], float), key
     assert result["details"]["fp8"]["load"]["fp8_tensors"] == 56  # the tiny model's block linears
     assert result["rerender_noop_engine_calls"] == 0
+    assert result["details"]["review"]["clips_fetched_on_open"] == 0  # the takes' videos load when played
     assert result["rerender_edit_one_shot_rendered"] == len(result["details"]["rerender"]["edited_chain"]) == 3
     assert result["details"]["join"]["copied_frames"] == result["details"]["join"]["film_frames"]
     assert result["gpu_paper"]["tokens"]["video"] == 32_560

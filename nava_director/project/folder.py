@@ -75,6 +75,27 @@ class Project:
         finally:
             os.close(fd)  # closing releases the lock
 
+    def holder(self) -> int | None:
+        """The pid holding the lock now, or None; never takes it (the review page asks often).
+
+        Linux lists every ``flock`` in /proc/locks by inode: probing with ``flock`` would, for
+        an instant, make a render starting elsewhere fail. Elsewhere: the pid the holder wrote
+        in ``.lock``, if that process is alive.
+        """
+        path = self.root / ".lock"
+        try:
+            inode = path.stat().st_ino
+            lines = Path("/proc/locks").read_text().splitlines()
+        except FileNotFoundError as missing:
+            return None if missing.filename == str(path) else _alive(path)
+        except OSError:
+            return _alive(path)
+        for line in lines:  # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2146981 0 EOF"; a waiter's has "->"
+            parts = line.split()
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                return int(parts[4])
+        return None
+
     # ---- takes ----------------------------------------------------------------------
 
     def clean(self) -> list[Path]:
@@ -144,3 +165,15 @@ class Project:
 
     def save_report(self, report: Report) -> None:
         write_json(self.report_path, report.model_dump(mode="json"))
+
+
+def _alive(lock_file: Path) -> int | None:
+    """The pid written in ``lock_file`` if that process is alive."""
+    try:
+        pid = int(lock_file.read_text().strip() or 0)
+        if pid:
+            os.kill(pid, 0)
+            return pid
+    except (OSError, ValueError):
+        pass
+    return None

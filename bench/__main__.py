@@ -34,6 +34,7 @@ HEADLINES = (
     "fp8_forward_time_ratio",
     "fp8_forward_max_abs_diff",
     "activation_bytes_per_token",
+    "checks_total_s_per_footage_s",
     "review_open_50x3_s",
 )
 # (check, wording) per headline that has a target
@@ -86,7 +87,13 @@ def benchmarks() -> dict[str, Benchmark]:
         "fp8": Benchmark("fp8", quick=dict(load_file=False, rounds=2),
                          tiny=dict(config=tiny_model, case=tiny_case, rounds=1)),  # fmt: skip
         "activations": Benchmark("activations", quick=None, tiny=None),
+        "checks": Benchmark(
+            "checks",
+            quick=dict(width=832, height=480, frames=121, repeats=2),
+            tiny=dict(width=64, height=32, frames=25, repeats=1),
+        ),
         "review": Benchmark("review", quick=None, tiny=dict(shots=10, takes=2, size="64x36", repeats=1)),
+        "import_script": Benchmark("import_script", tiny=dict(copies=2)),
     }
 
 
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes.add_argument("--quick", action="store_true", help="what fits in about a minute (no load)")
     sizes.add_argument("--tiny", action="store_true", help="toy sizes: checks the harness, numbers mean nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, fp8, activations")
+    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, checks, fp8, activations")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--save", type=Path, help="also write the JSON to this file")
     args = parser.parse_args(argv)

@@ -172,6 +172,18 @@ def search(
     return Search(folder, found, missing, choice, present)
 
 
+def find(folder: str | Path, key: str) -> Path | None:
+    """One component's path in ``folder`` (named in components.yaml or at a released name), or None."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return None
+    component = next(c for c in COMPONENTS if c.key == key)
+    named = _read_components_yaml(folder)
+    if key in named:
+        return path if (path := folder / named[key]).exists() else None
+    return next((p for name in component.names for sub in SUBFOLDERS if (p := folder / sub / name).exists()), None)
+
+
 def fingerprint(files: ComponentFiles) -> str:
     """A short id of the weights: every file's name, size and a hash of its first MiB.
 

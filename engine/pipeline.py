@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.component_files import ComponentFiles, fingerprint, locate
+from engine.component_files import ComponentFiles, find, fingerprint, locate
 from engine.errors import EngineError, WeightsError
 from engine.guidance import GuidanceScales
 from engine.lengths import FPS, SAMPLE_RATE, audio_samples, audio_tokens, fit_audio, latent_frames
@@ -36,6 +36,8 @@ __all__ = [
     "GuidanceScales",
     "NAVAPipeline",
     "WeightsError",
+    "speaker_embedder",
+    "speaker_model_file",
     "weights_id",
 ]
 
@@ -86,6 +88,25 @@ def resolve_offload(wanted: str, dit: str, vae_tiling: bool, width: int, height:
         return "none"
     free, _ = torch.cuda.mem_get_info()
     return choose_offload(dit, vae_tiling, Shot(width, height, frames), free)
+
+
+def speaker_model_file(folder: str | Path) -> Path | None:
+    """The engine's speaker model (ReDimNet) in a weights folder, or None when it is not there."""
+    return find(folder, "speaker")
+
+
+def speaker_embedder(folder: str | Path, device: str = "cpu"):
+    """The engine's speaker model from a weights folder: ``.embed(mono 16 kHz [B, N]) -> [B, 192]``.
+
+    What the engine conditions on a voice with; a take's speech can be compared with the cast
+    voice on the same scale.
+    """
+    from engine.speaker import SpeakerEncoder
+
+    path = speaker_model_file(folder)
+    if path is None:
+        raise WeightsError(f"the weights folder {folder} has no ReDimNet speaker model (M-vb2+vox2+cnc-ft_mix.pt)")
+    return SpeakerEncoder.from_file(path, device=device)
 
 
 def dit_config(path: Path):

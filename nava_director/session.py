@@ -43,6 +43,9 @@ class ProjectArgs:
     loudness: float | None = None
     crf: int | None = None
     burn_subtitles: bool | None = None
+    checks: bool | None = None  # --no-check: False
+    retake: int | None = None
+    asr_model: Path | None = None
     steps: int | None = None  # sampling steps (None: the storyboard's); not a setting
     dit: str | None = None
     offload: str | None = None

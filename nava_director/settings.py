@@ -31,7 +31,7 @@ WEIGHTS_REPO = "ernie-research/NAVA"
 REWRITERS = ("auto", "template", "vllm", "transformers")
 ENV_VARS = {"weights": "NAVA_WEIGHTS", "vllm_url": "NAVA_VLLM_URL", "vllm_python": "NAVA_VLLM_PYTHON"}
 PROJECT_CONFIG = "nava.toml"
-PATH_KEYS = ("weights", "vllm_python", "out")  # resolved against the file that names them
+PATH_KEYS = ("weights", "vllm_python", "out", "asr_model")  # resolved against the file that names them
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class Settings:
     burn_subtitles: bool = False  # draw the subtitles into the picture instead of a soft track
     guidance: Mapping[str, float] | None = None  # the engine's guidance scales (s_v, s_a, s_va, s_aa, s_t)
     negative_prompt: str | None = None  # None: the engine's own (the reference's)
+    checks: bool = True  # measure every new take (nava_director/checks); --no-check: False
+    retake: int = 0  # a new take that fails a check is rendered again with the next seed, up to this many times
+    asr_model: Path | None = None  # a Whisper-family model folder for the words check; None: it does not run
     dit: str = "auto"  # auto | bf16 | fp8: the DiT file (auto: by the GPU's memory, fixed at the first render)
     offload: str = "auto"  # auto | none | encoders | blocks (auto: the least that fits the GPU)
     vae_tiling: bool = False  # decode the video in tiles (less memory; changes the clip a little)
@@ -106,9 +109,13 @@ def _coerce(key: str, value: Any, origin: str, base: Path | None) -> Any:
         ):
             raise InputError(f"{origin}: guidance must be a table of numbers", hint="e.g. guidance = {s_v = 3.0}")
         return {str(k): float(v) for k, v in value.items()}
-    if key in ("burn_subtitles", "vae_tiling"):
+    if key in ("burn_subtitles", "checks", "vae_tiling"):
         if not isinstance(value, bool):
             raise InputError(f"{origin}: {key} {value!r} is not true or false")
+        return value
+    if key == "retake":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{origin}: retake {value!r} is not a whole number, 0 or more", hint="e.g. retake = 2")
         return value
     choices = {"engine": ENGINES, "rewriter": REWRITERS, "dit": DITS, "offload": OFFLOADS}.get(key)
     if choices and value not in choices:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything nava-director needs, idempotently: the project's venv (.venv) with the
 # right torch build (CPU where no GPU is present, CUDA where one is), the package itself,
-# and a CJK font for the animatic's cards and burned subtitles.
+# a CJK font for the animatic's cards and burned subtitles, espeak-ng for its voices, and
+# Resemblyzer for the take checks.
 #   scripts/setup.sh          the project
 #   scripts/setup.sh --dev    + test dependencies and vLLM's own venv for the slow tests
 set -euo pipefail
@@ -32,6 +33,25 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing nava-director$extras"
   pip install -q -e ".$extras"
   touch "$stamp"
+fi
+
+# Resemblyzer (the voice check's speaker encoder without NAVA weights): --no-deps, since its
+# pinned dependencies would replace torch and pull webrtcvad, which needs a compiler; what it
+# needs (librosa, webrtcvad-wheels, setuptools<81 for pkg_resources) is in pyproject.toml
+if ! .venv/bin/python -c "import resemblyzer" 2>/dev/null; then
+  echo "setup: installing resemblyzer (--no-deps)"
+  pip install -q --no-deps "resemblyzer==0.1.4"
+fi
+
+# espeak-ng: the animatic speaks its lines with it (Debian's espeak-ng)
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing espeak-ng"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng) >/dev/null \
+      || echo "setup: could not install espeak-ng; install it (apt-get install espeak-ng) for the animatic's voices"
+  else
+    echo "setup: espeak-ng not found; install it (e.g. apt-get install espeak-ng) for the animatic's voices"
+  fi
 fi
 
 # a CJK-capable font (the animatic draws Chinese on its cards); Debian's fonts-noto-cjk

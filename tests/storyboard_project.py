@@ -82,9 +82,11 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def director(storyboard: Path, engine=None, **asked) -> Session:
-    """The project opened as `render` opens it: the animatic at a tiny size, template captions
-    (``asked`` adds or replaces flags); no environment or user config leaking in."""
-    args = ProjectArgs(storyboard, **{"engine": "animatic", "size": SIZE, "rewriter": "template", **asked})
+    """The project opened as `render` opens it: the animatic at a tiny size, template captions,
+    no take checks (as unrelated render tests run; ``asked`` adds or replaces flags); no
+    environment or user config leaking in."""
+    asked = {"engine": "animatic", "size": SIZE, "rewriter": "template", "checks": False, **asked}
+    args = ProjectArgs(storyboard, **asked)
     return open_project(args, engine=engine, env={}, user_config=storyboard.parent / "no-user-config.toml")
 
 

@@ -191,3 +191,10 @@ def test_rendering_imports_no_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_chinese_is_spoken_as_pinyin_with_tone_numbers_and_english_as_it_is():
+    from nava_director.engines.animatic.speech import espeak_input
+
+    assert espeak_input("你好，好久不见。") == ("cmn-latn-pinyin", "ni3 hao3, hao3 jiu3 bu2 jian4.")
+    assert espeak_input("Long time no see.") == ("en-us", "Long time no see.")

@@ -122,9 +122,11 @@ def test_json_output_has_every_key(tmp_path):
         "fp8_forward_time_ratio",
         "fp8_forward_max_abs_diff",
         "review_open_50x3_s",
+        "checks_total_s_per_footage_s",
     ):
         assert isinstance(result[key], float), key
     assert result["details"]["fp8"]["load"]["fp8_tensors"] == 56  # the tiny model's block linears
+    assert result["details"]["checks"]["checks_status"]["speech"] == "pass"  # the bench's take speaks
     assert result["rerender_noop_engine_calls"] == 0
     assert result["details"]["review"]["clips_fetched_on_open"] == 0  # the takes' videos load when played
     assert result["rerender_edit_one_shot_rendered"] == len(result["details"]["rerender"]["edited_chain"]) == 3

@@ -1,4 +1,4 @@
-"""The vLLM rewriter against a REAL vLLM server (one start for the module).
+"""The vLLM rewriter against a REAL vLLM server (one start for the test session: conftest.py).
 
 The server runs from vLLM's own venv (``scripts/setup_vllm.sh`` makes ``.venv-vllm``) and
 serves a tiny random Qwen3 built here (``tests/tiny_qwen3.py``) whose one programmed greedy
@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, ROUTE_THOUGHT, make_tiny_qwen3
+from tiny_qwen3 import ROUTE_CAPTION, ROUTE_SPAN, ROUTE_THOUGHT
 
 from nava_director.captions import write_captions
 from nava_director.captions.brief import shot_briefs
 from nava_director.captions.guard import RETRIES
-from nava_director.captions.server import VllmServer
 from nava_director.captions.template import write_template
 from nava_director.captions.vllm import VllmRewriter, served_model
 from nava_director.captions.write import rewrite_all
@@ -31,30 +29,6 @@ from nava_director.storyboard.load import LoadedStoryboard
 from nava_director.storyboard.model import Storyboard
 
 pytestmark = pytest.mark.slow
-VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def vllm_python() -> Path:
-    if not VLLM_PYTHON.is_file():
-        message = f"vLLM's venv is missing ({VLLM_PYTHON}): run scripts/setup_vllm.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return VLLM_PYTHON
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    return str(make_tiny_qwen3(tmp_path_factory.mktemp("tiny-qwen3")))
-
-
-@pytest.fixture(scope="module")
-def server(tiny_model, vllm_python):
-    server = VllmServer(tiny_model, vllm_python, max_model_len=4096, env={"VLLM_CPU_KVCACHE_SPACE": "1"})
-    with server:
-        print(f"vLLM server answered after {server.startup_s:.0f} s")
-        yield server
 
 
 def storyboard(lines: list[str | None]) -> LoadedStoryboard:
@@ -66,23 +40,23 @@ def storyboard(lines: list[str | None]) -> LoadedStoryboard:
     return LoadedStoryboard(Path("sb.yaml"), board, [])
 
 
-def test_request_response_and_thinking_strip(server, tiny_model):
+def test_request_response_and_thinking_strip(tiny_vllm, tiny_model):
     from openai import OpenAI
 
-    assert served_model(server.url) == tiny_model
-    raw = OpenAI(base_url=f"{server.url}/v1", api_key="EMPTY").chat.completions.create(
+    assert served_model(tiny_vllm.url) == tiny_model
+    raw = OpenAI(base_url=f"{tiny_vllm.url}/v1", api_key="EMPTY").chat.completions.create(
         model=tiny_model, messages=[{"role": "user", "content": "改写"}], max_tokens=32, temperature=0)
     assert ROUTE_THOUGHT in raw.choices[0].message.content  # the server sends the thinking along
 
     brief = shot_briefs(storyboard([ROUTE_SPAN]).storyboard)[0]
-    rewriter = VllmRewriter(server.url, tiny_model)
+    rewriter = VllmRewriter(tiny_vllm.url, tiny_model)
     caption = asyncio.run(rewriter.rewrite(brief, write_template(brief)))
     assert caption == ROUTE_CAPTION and ROUTE_THOUGHT not in caption and "think>" not in caption
 
 
-def test_many_shots_at_once_with_bounded_concurrency(server, tiny_model):
+def test_many_shots_at_once_with_bounded_concurrency(tiny_vllm, tiny_model):
     briefs = shot_briefs(storyboard([ROUTE_SPAN] * 6).storyboard)
-    rewriter = VllmRewriter(server.url, tiny_model, concurrency=3)
+    rewriter = VllmRewriter(tiny_vllm.url, tiny_model, concurrency=3)
     jobs = [(brief, write_template(brief), f"key-{brief.shot_id}") for brief in briefs]
     started = time.monotonic()
     results = asyncio.run(rewrite_all(rewriter, jobs, "vllm"))
@@ -92,9 +66,9 @@ def test_many_shots_at_once_with_bounded_concurrency(server, tiny_model):
     assert [r.key for r in results] == [f"key-{b.shot_id}" for b in briefs]
 
 
-def test_guard_falls_back_on_the_models_wrong_speech_and_the_cache_answers_next_time(server, tiny_model, tmp_path):
+def test_guard_falls_back_on_the_models_wrong_speech_and_the_cache_answers_next_time(tiny_vllm, tiny_model, tmp_path):
     board = storyboard([ROUTE_SPAN, "再见。", None, f"{ROUTE_SPAN}！"])
-    settings = Settings(vllm_url=server.url, vllm_model=tiny_model)
+    settings = Settings(vllm_url=tiny_vllm.url, vllm_model=tiny_model)
     results = write_captions(board, settings=settings, cache_dir=tmp_path)
 
     kept = results["s0"]

@@ -101,7 +101,7 @@ def test_the_demo_renders_with_a_tiny_nava_engine_from_the_cli(tmp_path, dit):
         (weights / "NAVA.safetensors").unlink()
     script = Path(sys.executable).with_name("nava-director")
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from nava_director.cli import main; main()"]
-    flags = ["--engine", "nava", "--weights", str(weights), "--size", "160x96", "--steps", "2", "--json"]
+    flags = ["--engine", "nava", "--weights", str(weights), "--size", "160x96", "--steps", "2", "--no-check", "--json"]
     done = subprocess.run(
         [*command, "render", str(tmp_path / "storyboards" / "demo.yaml"), *flags],
         check=False,

@@ -101,7 +101,7 @@ def _take(root, shot):
 @pytest.mark.slow
 def test_two_cpu_ranks_render_the_chains_side_by_side_into_the_same_film(tmp_path):
     sb = make_storyboard(tmp_path)
-    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--json"]
+    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--no-check", "--json"]
     one = json.loads(cli("render", str(sb), "--out", str(tmp_path / "one"), *flags).stdout)
     done = cli("render", str(sb), "--out", str(tmp_path / "two"), "--gpus", "2", *flags)
     two = json.loads(done.stdout)
@@ -190,6 +190,7 @@ def test_the_nava_engine_split_over_two_cpu_ranks_makes_the_same_takes(tmp_path)
         "2",
         "--rewriter",
         "template",
+        "--no-check",
         "--json",
     ]
     reports = {}
@@ -232,7 +233,7 @@ def test_a_locked_project_stops_every_rank_with_rank_0s_error(tmp_path):
     from nava_director.project.folder import Project
 
     sb = make_storyboard(tmp_path)
-    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--out", str(tmp_path / "p")]
+    flags = ["--engine", "animatic", "--size", SIZE, "--rewriter", "template", "--no-check", "--out", str(tmp_path / "p")]
     with Project(tmp_path / "p").locked():  # another render holds the project
         done = cli("render", str(sb), "--gpus", "2", *flags, check=False)
     assert done.returncode == 1
@@ -288,7 +289,7 @@ def test_a_group_the_heads_cannot_split_over_stops_the_run_once_up_front(tmp_pat
 
     weights = make_tiny_weights(tmp_path / "weights")  # 2 attention heads
     sb = make_storyboard(tmp_path)
-    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "1"]
+    flags = ["--engine", "nava", "--weights", str(weights), "--size", "64x64", "--steps", "1", "--no-check"]
     flags += ["--gpus", "3", "--sp", "3"]
     done = cli("render", str(sb), *flags, check=False)
     assert done.returncode != 0

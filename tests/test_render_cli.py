@@ -23,7 +23,7 @@ FILM_FRAMES = 5 * 25 - 3  # five 1 s shots at 24 fps, three of them continued (f
 @pytest.mark.slow
 def test_cli_renders_a_film_then_renders_nothing(tmp_path):
     sb = make_storyboard(tmp_path)
-    first = cli("render", str(sb), "--size", SIZE, "--json")
+    first = cli("render", str(sb), "--no-check", "--size", SIZE, "--json")
     report = json.loads(first.stdout)
     assert sorted(report["rendered"]) == ["a", "b", "c", "d", "e"] and report["failed"] == []
     assert set(report["captions"]) == {"a", "b", "c", "d", "e"}
@@ -36,7 +36,7 @@ def test_cli_renders_a_film_then_renders_nothing(tmp_path):
     on_disk = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
     assert on_disk == report
 
-    second = cli("render", str(sb), "--size", SIZE)
+    second = cli("render", str(sb), "--no-check", "--size", SIZE)
     assert "nothing changed" in second.stdout and "not cut" in second.stdout
     report = json.loads((tmp_path / "sb.nava" / "report.json").read_text())
     assert report["rendered"] == [] and report["film"]["cut"] is False
@@ -45,7 +45,7 @@ def test_cli_renders_a_film_then_renders_nothing(tmp_path):
 @pytest.mark.slow
 def test_cli_takes_pick_lock_unlock(tmp_path):
     sb = make_storyboard(tmp_path)
-    cli("render", str(sb), "--size", SIZE, "--shot", "a", "--takes", "2")
+    cli("render", str(sb), "--no-check", "--size", SIZE, "--shot", "a", "--takes", "2")
     rows = {r["shot"]: r for r in json.loads(cli("takes", str(sb), "--json").stdout)}
     assert [t["seed"] for t in rows["a"]["takes"]] == [5, 6] and rows["a"]["chosen"] == 1
     assert {r["status"] for r in rows.values()} == {"fresh"}  # at the size last rendered at
@@ -62,7 +62,7 @@ def test_cli_takes_pick_lock_unlock(tmp_path):
 def test_a_second_render_of_the_same_project_is_refused(tmp_path):
     sb = make_storyboard(tmp_path)
     with Project(tmp_path / "sb.nava").locked():
-        refused = cli("render", str(sb), "--size", SIZE, check=False)
+        refused = cli("render", str(sb), "--no-check", "--size", SIZE, check=False)
     assert refused.returncode == 1
     assert "another nava-director process" in refused.stderr and "--out" in refused.stderr
 
@@ -94,7 +94,7 @@ def test_a_failed_shot_is_recorded_and_the_others_still_render(tmp_path, monkeyp
     assert saved["failed"][0] == {"shot": "c", "error": "out of memory on the GPU"}
 
     monkeypatch.setattr("nava_director.session.create_engine", lambda name, weights=None: FailingOn("d"))
-    result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--engine", "animatic"])
+    result = CliRunner().invoke(app, ["render", str(sb), "--no-check", "--size", SIZE, "--engine", "animatic"])
     assert result.exit_code == 1
     assert json.loads((tmp_path / "sb.nava" / "report.json").read_text())["rendered"] == ["c"]
 
@@ -142,14 +142,14 @@ def test_cli_cut_options_burn_loudness_crf(tmp_path):
 
     sb = make_storyboard(tmp_path)
     report = json.loads(
-        cli("render", str(sb), "--size", SIZE, "--burn-subtitles", "--loudness", "-23", "--crf", "30", "--json").stdout
+        cli("render", str(sb), "--no-check", "--size", SIZE, "--burn-subtitles", "--loudness", "-23", "--crf", "30", "--json").stdout
     )
     with av.open(report["film"]["path"]) as container:
         assert not container.streams.subtitles  # drawn into the picture instead
     film = read_clip(report["film"]["path"])
     loudness = pyloudnorm.Meter(film.sample_rate).integrated_loudness(film.audio.T.astype(np.float64))
     assert loudness == pytest.approx(-23, abs=1)
-    bad = cli("render", str(sb), "--size", SIZE, "--crf", "99", check=False)
+    bad = cli("render", str(sb), "--no-check", "--size", SIZE, "--crf", "99", check=False)
     assert bad.returncode == 2 and "crf 99" in bad.stderr
 
 
@@ -176,7 +176,7 @@ def test_rich_progress_follows_the_shots_and_the_engine_steps(tmp_path):
 
 def test_render_json_reports_an_error_as_json(tmp_path):
     sb = make_storyboard(tmp_path)
-    result = CliRunner().invoke(app, ["render", str(sb), "--size", SIZE, "--crf", "99", "--json"])
+    result = CliRunner().invoke(app, ["render", str(sb), "--no-check", "--size", SIZE, "--crf", "99", "--json"])
     assert result.exit_code == 2
     error = json.loads(result.stdout)
     assert error["exit_code"] == 2 and "crf 99" in error["error"]

@@ -16,7 +16,7 @@ from nava_director.project.folder import Project
 
 SHOTS = ["a", "b", "c", "d", "e"]
 FRAMES = 25  # 1 s at 24 fps: 4·round(24/4) + 1
-ARGS = ["--engine", "animatic", "--size", "320x176", "--rewriter", "template"]
+ARGS = ["--engine", "animatic", "--size", "320x176", "--rewriter", "template", "--no-check"]
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"}
 
 

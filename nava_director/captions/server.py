@@ -25,6 +25,7 @@ from nava_director.errors import InputError, NavaError
 
 STARTUP_TIMEOUT_S = 900  # a large model loading on a CPU takes minutes
 STOP_TIMEOUT_S = 30
+STRUCTURED_OUTPUTS = '{"backend": "xgrammar", "disable_any_whitespace": true}'
 
 
 def free_port() -> int:
@@ -74,6 +75,9 @@ class VllmServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--max-model-len", str(self.max_model_len),
             "--dtype", "auto" if has_gpu() else "float32",  # CPU kernels want float32
+            # constrained replies (`write`) without free whitespace: vLLM 0.32 reads this only
+            # from the server's config, never from a request (docs/authoring.md)
+            "--structured-outputs-config", STRUCTURED_OUTPUTS,
         ]
 
     def _log_tail(self, lines: int = 20) -> str:

@@ -18,7 +18,9 @@ app = typer.Typer(
 )
 
 # each command module registers itself on `app` when imported
-from nava_director.cli import captions, plan, render, review, takes, validate, weights  # noqa: E402,F401
+from nava_director.cli import (  # noqa: E402,F401
+    captions, check, import_script, plan, render, review, takes, validate, weights, write,
+)
 
 
 def main() -> None:

@@ -79,6 +79,13 @@ SizeOpt = Annotated[
 ]
 
 
+AsrModelOpt = Annotated[
+    Optional[Path],
+    typer.Option("--asr-model", help="A Whisper-family model folder for the words check (without one it does "
+                 "not run).", show_default=False),
+]
+
+
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     """One ``PATH:LINE:COL: WHERE: WHAT (FIX)`` per line on stderr, never wrapped or marked up."""
     for d in diagnostics:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from nava_director.cli import app
 from nava_director.cli.common import (
+    AsrModelOpt,
     DebugOpt,
     EngineOpt,
     JsonOpt,
@@ -65,9 +66,37 @@ StepsOpt = Annotated[
 GpusOpt = Annotated[
     int, typer.Option("--gpus", min=1, help="Start this many ranks, one per GPU (CPU: processes over gloo).")
 ]
+CheckOpt = Annotated[
+    bool | None,
+    typer.Option("--check/--no-check", help="Measure every new take (README: Take checks); the checks never "
+                 "change the exit code.", show_default=False),
+]
+RetakeOpt = Annotated[
+    int | None,
+    typer.Option("--retake", min=0, help="Render a new take that fails a check again with the next seed, up to "
+                 "N more times; the best take by the checks is used (default 0).", show_default=False),
+]
 SpOpt = Annotated[
     int, typer.Option("--sp", min=1, help="Split each shot over this many of the --gpus ranks (Ulysses).")
 ]
+
+
+def checks_summary(report: Report) -> str:
+    """The checks of the film's takes in words: how many shots pass, what failed, what the retakes did."""
+    notes = report.checks
+    failing = {shot: note for shot, note in notes.items() if note.failed}
+    passing = [shot for shot in notes if shot not in failing]
+    words = [f"{len(passing)} of {len(notes)} checked shot(s) pass" + (f" ({', '.join(passing)})" if passing else "")]
+    for shot, note in failing.items():
+        words.append(f"{shot} (take {note.take:03d}) fails {', '.join(note.failed)}")
+    for shot, note in notes.items():
+        if note.retakes:
+            outcome = "passes" if not note.failed else "is the best of them"
+            words.append(f"{shot}: {note.retakes} retake(s), take {note.take:03d} {outcome}")
+    warned = [shot for shot, note in notes.items() if note.warned]
+    if warned:
+        words.append(f"worth a look: {', '.join(warned)}")
+    return "; ".join(words)
 
 
 def _summary(report: Report) -> Table:
@@ -92,6 +121,8 @@ def _summary(report: Report) -> Table:
     for shot_id, numbers in report.new_takes.items():
         takes = ", ".join(f"{n:03d}" for n in numbers)
         table.add_row("new takes", f"{shot_id}: {takes} (not in the film until you `pick` one)")
+    if report.checks:
+        table.add_row("checks", checks_summary(report))
     if isinstance(report.film, Film):
         table.add_row("film", report.film.path)
     elif report.failed:
@@ -120,6 +151,9 @@ def render(
     loudness: LoudnessOpt = None,
     crf: CrfOpt = None,
     burn_subtitles: BurnOpt = None,
+    check: CheckOpt = None,
+    retake: RetakeOpt = None,
+    asr_model: AsrModelOpt = None,
     gpus: GpusOpt = 1,
     sp: SpOpt = 1,
     as_json: JsonOpt = False,
@@ -130,8 +164,8 @@ def render(
     out = Output(as_json, debug)
     args = ProjectArgs(storyboard, engine=engine, weights=weights, out=out_dir, size=size, rewriter=rewriter,
                        vllm_url=vllm_url, vllm_model=vllm_model, loudness=loudness, crf=crf,
-                       burn_subtitles=burn_subtitles, steps=steps, dit=dit, offload=offload,
-                       vae_tiling=vae_tiling)
+                       burn_subtitles=burn_subtitles, checks=check, retake=retake, asr_model=asr_model,
+                       steps=steps, dit=dit, offload=offload, vae_tiling=vae_tiling)
 
     def go() -> Report | None:
         session = open_project(args)

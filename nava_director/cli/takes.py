@@ -21,6 +21,7 @@ from nava_director.cli.common import (
     VaeTilingOpt,
     stdout,
 )
+from nava_director.checks.takes import stored
 from nava_director.render.decide import ShotState
 from nava_director.render.take_commands import pick as pick_take
 from nava_director.render.take_commands import set_locked, status
@@ -29,18 +30,36 @@ from nava_director.session import ProjectArgs, open_project
 ShotArg = Annotated[str, typer.Argument(help="The shot id.", show_default=False)]
 
 
+def _checks(take) -> dict | None:
+    """The take's stored checks, as `takes` shows them (None: never checked)."""
+    record = stored(take)
+    if record is None:
+        return None
+    return {"version": record.version, "failed": record.failed, "warned": record.warned}
+
+
 def _row(state: ShotState) -> dict:
     key = state.key.value if state.key else None
-    takes = [{"n": t.n, "seed": t.seed, "current": t.key == key, "clip": str(t.clip)} for t in state.takes]
+    takes = [{"n": t.n, "seed": t.seed, "current": t.key == key, "clip": str(t.clip), "checks": _checks(t)}
+             for t in state.takes]  # fmt: skip
     return {
         "shot": state.job.shot,
         "status": state.status,
         "key": key,
         "chosen": state.chosen.n if state.chosen else None,
         "picked": state.entry.picked,
+        "by_checks": state.entry.by_checks,
         "locked": state.entry.locked,
         "takes": takes,
     }
+
+
+def _check_text(checks: dict | None) -> str:
+    if checks is None:
+        return "[dim]not checked[/]"
+    if checks["failed"]:
+        return f"[red]fails {', '.join(checks['failed'])}[/]"
+    return "[yellow]passes, warns " + ", ".join(checks["warned"]) + "[/]" if checks["warned"] else "[green]passes[/]"
 
 
 def _marks(row: dict, n: int) -> str:
@@ -49,6 +68,7 @@ def _marks(row: dict, n: int) -> str:
         for label, on in (
             ("chosen", n == row["chosen"]),
             ("picked", n == row["picked"]),
+            ("chosen by the checks", n == row["by_checks"] and n == row["chosen"] and n != row["picked"]),
             ("locked", row["locked"] and n == row["chosen"]),
         )
         if on
@@ -57,14 +77,15 @@ def _marks(row: dict, n: int) -> str:
 
 
 def _table(rows: list[dict]) -> Table:
-    table = Table("shot", "take", "seed", "made from", "")
+    table = Table("shot", "take", "seed", "made from", "checks", "")
     for row in rows:
-        table.add_row(row["shot"], "", "", "", "" if row["takes"] else f"[yellow]{row['status']}[/] (no take)")
+        table.add_row(row["shot"], "", "", "", "", "" if row["takes"] else f"[yellow]{row['status']}[/] (no take)")
         for take in row["takes"]:
             made_from = "current inputs" if take["current"] else "[dim]older inputs[/]"
-            table.add_row("", f"{take['n']:03d}", str(take["seed"]), made_from, _marks(row, take["n"]))
+            table.add_row("", f"{take['n']:03d}", str(take["seed"]), made_from, _check_text(take["checks"]),
+                          _marks(row, take["n"]))  # fmt: skip
         if row["takes"] and row["status"] == "stale":
-            table.add_row("", "", "", "", "[yellow]stale: renders again[/]")
+            table.add_row("", "", "", "", "", "[yellow]stale: renders again[/]")
     return table
 
 

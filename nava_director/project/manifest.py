@@ -1,4 +1,4 @@
-"""manifest.json: every shot's key, takes, pick, lock and chosen take; the caption writer.
+"""manifest.json: every shot's key, takes, pick, lock, the checks' choice and chosen take; the caption writer.
 
 The takes on disk are the truth; the manifest's take lists mirror them (refreshed on every
 save), and it holds what only the user decides (picks and locks).
@@ -23,6 +23,7 @@ class ShotEntry(BaseModel):
     chosen: int | None = None  # the take the film uses
     picked: int | None = None  # chosen by `pick`
     locked: bool = False  # `lock`: keep `chosen` whatever the inputs
+    by_checks: int | None = None  # chosen by the checks (--retake): used while its key is current; a pick overrides
 
 
 class Manifest(BaseModel):

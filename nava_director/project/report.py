@@ -31,6 +31,16 @@ class FilmFailure(BaseModel):
     error: str
 
 
+class ShotChecks(BaseModel):
+    """What the take checks said of a shot's take in the film (nava_director/checks)."""
+
+    take: int  # the take the film uses
+    failed: list[str] = Field(default_factory=list)  # its checks that failed (the chain's drift included)
+    warned: list[str] = Field(default_factory=list)
+    retakes: int = 0  # takes this run rendered again because a take failed (--retake)
+    chosen_by_checks: bool = False  # the take was chosen by the checks among the retakes
+
+
 class Report(BaseModel):
     rendered: list[str] = Field(default_factory=list)
     reused: list[str] = Field(default_factory=list)
@@ -42,3 +52,4 @@ class Report(BaseModel):
     film: Film | FilmFailure | None = None  # None: not cut (a shot failed)
     ranks: dict[str, int] = Field(default_factory=dict)  # --gpus: shot -> the rank that led its render
     new_takes: dict[str, list[int]] = Field(default_factory=dict)  # --takes: shot -> the takes made, not in the film
+    checks: dict[str, ShotChecks] = Field(default_factory=dict)  # shot -> its film take's checks (measured ones)

@@ -4,6 +4,7 @@ For each shot in plan order the director computes the shot's key (``project/keys
 from the shot, its caption, the run's :class:`~nava_director.render.shape.Shape` and, for a
 continued shot, the last frame of its upstream shot's chosen take. It then looks for the
 take the shot uses (:func:`choose`): the locked take; else the picked take if it was made
+from the current inputs; else the take the checks chose (``render --retake``) if it was made
 from the current inputs; else the take of the current key at the storyboard's seed; else
 none, and the shot must render. Re-rendering or picking a shot changes its last frame, so
 the shots continued from it become stale. See docs/architecture.md, "Deciding a shot's take".
@@ -62,6 +63,8 @@ def choose(takes: list[Take], entry: ShotEntry, key: str | None, seed: int) -> T
         return by_n[entry.chosen]
     if entry.picked in by_n and by_n[entry.picked].key == key:
         return by_n[entry.picked]
+    if entry.by_checks in by_n and by_n[entry.by_checks].key == key:
+        return by_n[entry.by_checks]
     matching = [t for t in takes if t.key == key and t.seed == seed]
     return matching[-1] if matching else None
 

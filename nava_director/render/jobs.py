@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from nava_director.captions import CaptionResult
+from nava_director.checks.takes import TakeChecker, score
 from nava_director.engines.base import Engine
 from nava_director.errors import NavaError
 from nava_director.progress import Progress
 from nava_director.project.folder import Project
 from nava_director.project.keys import ShotKey
 from nava_director.project.manifest import Manifest, ShotEntry
-from nava_director.project.report import Failure, Report
+from nava_director.project.report import Failure, Report, ShotChecks
 from nava_director.project.takes import NewTake, Take, TakeMeta
-from nava_director.render.decide import choose, new_seeds, shot_request, shot_state
+from nava_director.render.decide import choose, new_seeds, shot_request, shot_state, speech
 from nava_director.render.shape import Shape
 from nava_director.storyboard.model import Character
 from nava_director.storyboard.plan import ShotJob
@@ -63,6 +64,8 @@ class RunInputs:
     characters: Mapping[str, Character]
     options: RenderOptions = RenderOptions()
     crf: int = 18
+    checker: TakeChecker | None = None  # measures every new take (None: --no-check, or a --gpus follower)
+    retake: int = 0  # --retake N: a new take that fails a check renders again, up to N more times
 
 
 @dataclass
@@ -137,6 +140,8 @@ class _Loop:
         if chosen is None:
             chosen = self.render_take(job, caption, key, job.seed, upstream)
             rendered = True
+            if self.inputs.checker is not None:
+                chosen = self.retakes(job, caption, key, upstream, takes, chosen, entry)
         if previous is not None and previous.key != key.value and not entry.locked:
             report.stale.append(job.shot)
         if entry.locked:
@@ -144,6 +149,32 @@ class _Loop:
         (report.rendered if rendered else report.reused).append(job.shot)
         entry.key, entry.chosen = key.value, chosen.n
         self.outcome.chosen[job.shot] = chosen
+
+    def retakes(self, job: ShotJob, caption: CaptionResult, key: ShotKey, upstream: Take | None, takes: list[Take],
+                first: Take, entry: ShotEntry) -> Take:  # fmt: skip
+        """Measure a shot's new take; while it fails a check, render it again with the next seed, up
+        to ``retake`` more times. The best take by the checks is chosen (a state of its own in the
+        manifest, ``by_checks``); a shot the user picked or locked is never replaced."""
+        checker, report = self.inputs.checker, self.outcome.report
+        lines = speech(job, self.inputs.characters)
+        records = {first.n: checker.measure(first, lines, upstream)}
+        by_n = {first.n: first}
+        ran = 0
+        if records[first.n].failed and self.inputs.retake > 0 and entry.picked is None and not entry.locked:
+            takes = [*takes, first]
+            for seed in new_seeds(takes, key.value, job.seed + 1, self.inputs.retake, explicit=False):
+                take = self.render_take(job, caption, key, seed, upstream)
+                takes.append(take)
+                by_n[take.n], records[take.n] = take, checker.measure(take, lines, upstream)
+                ran += 1
+                if not records[take.n].failed:
+                    break
+        best = min(records, key=lambda n: (*score(records[n]), n))
+        if ran:
+            entry.by_checks = best
+        report.checks[job.shot] = ShotChecks(take=best, failed=records[best].failed, warned=records[best].warned,
+                                             retakes=ran, chosen_by_checks=bool(ran))  # fmt: skip
+        return by_n[best]
 
     def attempt(self, job: ShotJob) -> None:
         """:meth:`shot`, a failure recorded instead of raised."""

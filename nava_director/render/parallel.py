@@ -20,7 +20,7 @@ ranks talk over gloo; GPU ranks run the DiT's collectives over NCCL. Starting th
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from nava_director.clip import Clip
@@ -190,6 +190,7 @@ def merge(plan: RenderPlan, outcomes: list[RankOutcome]) -> JobsOutcome:
             getattr(report, name).extend(getattr(theirs.report, name))
         report.failed.extend(theirs.report.failed)
         report.new_takes.update(theirs.report.new_takes)
+        report.checks.update(theirs.report.checks)
         report.ranks.update({shot: each.rank for shot in theirs.entries})
         merged.entries.update(theirs.entries)
         merged.chosen.update(theirs.chosen)
@@ -271,7 +272,11 @@ class Ranks:
                 broadcast(None, 0, self.control)
 
     def lead(self, inputs: RunInputs, writer, progress: Progress | None) -> JobsOutcome:
-        """Bring this group's shots up to date (in render order), the group rendering together."""
+        """Bring this group's shots up to date (in render order), the group rendering together.
+
+        No group measures its takes (no --retake over --gpus): rank 0 checks every new take
+        once the shots are done (``Run.finish``)."""
+        inputs = replace(inputs, checker=None)
         if self.topology.sp == 1:
             return run_jobs(self.shots, inputs, self.session.engine, writer, progress)
         engine = GroupEngine(self.session.engine, self.group_control, self.topology.leader)

@@ -17,12 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nava_director.checks.asr import check_model_folder
+from nava_director.checks.takes import TakeChecker, drift, stored
 from nava_director.cut import CutSettings, CutShot, cut_film
 from nava_director.cut.edit import plan_edit
 from nava_director.errors import InputError, NavaError
 from nava_director.progress import Progress
-from nava_director.project.report import CaptionNote, Film, FilmFailure, Report
+from nava_director.project.report import CaptionNote, Film, FilmFailure, Report, ShotChecks
 from nava_director.project.takes import Take
+from nava_director.render.decide import speech
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.render.shape import shape_of, with_fixed_dit
 from nava_director.session import Session
@@ -60,6 +63,11 @@ def check_options(session: Session, options: RenderOptions) -> None:
         session.known(shot_id)
     if options.takes is not None and options.takes < 1:
         raise InputError("--takes must be at least 1")
+    if session.settings.checks:
+        check_model_folder(session.settings.asr_model)
+    if session.settings.retake and not session.settings.checks:
+        raise InputError(f"--retake {session.settings.retake} needs the take checks, which are off (--no-check)",
+                         hint="drop --no-check, or --retake")  # fmt: skip
     plan_edit(cut_shots(session), RENDER_FPS)  # transitions that cannot fit
 
 
@@ -78,6 +86,8 @@ class Run:
         manifest.shots.update(outcome.entries)
         session.project.save_manifest(manifest)
         report = outcome.report.model_copy(update={"captions": self.captions})
+        if self.inputs.checker is not None:
+            self.check(outcome, report)
         shots_done = time.perf_counter()
         try:
             report.film = self.cut(outcome.chosen) if not report.failed else None
@@ -92,6 +102,32 @@ class Run:
         }
         session.project.save_report(report)
         return report
+
+    def check(self, outcome: JobsOutcome, report: Report) -> None:
+        """Every new take measured (those the jobs measured already are read back), and each film
+        take's checks in the report, the chain's colour drift with them. Never fails the run."""
+        checker, project = self.inputs.checker, self.session.project
+        asr = checker.asr_model.name if checker.asr_model is not None else None
+        records = {}
+        for job in self.session.plan.jobs:
+            take = outcome.chosen.get(job.shot)
+            if take is None:
+                continue
+            upstream = outcome.chosen.get(job.continue_from) if job.continue_from else None
+            if job.shot in report.rendered:
+                made = set(report.new_takes.get(job.shot, ())) | {take.n}
+                for each in project.takes(job.shot):
+                    if each.n in made:
+                        checker.measure(each, speech(job, self.session.characters), upstream)
+            record = stored(take)
+            records[job.shot] = record if record is not None and record.current(asr) else None
+        drifts = drift(self.session.plan.jobs, records, checker.thresholds)
+        for shot, record in records.items():
+            if record is None:
+                continue
+            failed = [*record.failed, *(["drift"] if shot in drifts and drifts[shot].failed else [])]
+            note = report.checks.get(shot) or ShotChecks(take=outcome.chosen[shot].n)
+            report.checks[shot] = note.model_copy(update={"failed": failed, "warned": record.warned})
 
     def cut(self, chosen: dict[str, Take | None]) -> Film:
         """Cut the film from every shot's chosen take (the cut skips itself when nothing changed)."""
@@ -134,7 +170,10 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
         shape = shape_of(session)
         manifest.size = shape.size
         manifest.steps = session.args.steps
-        inputs = RunInputs(project, manifest, captions, shape, session.characters, options, session.settings.crf)
+        settings = session.settings
+        checker = TakeChecker(settings.weights, settings.asr_model) if settings.checks else None
+        inputs = RunInputs(project, manifest, captions, shape, session.characters, options, settings.crf, checker,
+                           settings.retake)  # fmt: skip
         notes = {s: CaptionNote(writer=c.writer, fallback=c.fallback) for s, c in captions.items()}
         run = Run(session, inputs, started, notes)
         try:

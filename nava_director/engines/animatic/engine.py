@@ -3,7 +3,7 @@
 What it is, plainly: not a picture generator. It renders, at the shot's exact length, the
 card of the shot (scene, shot id, action, camera direction, the line being spoken now) over
 a plate (a drawn background, or the continued / given first frame) that the simulated camera
-moves over, with a voice-like tone per character where the lines are spoken and a soft bed
+moves over, with each line spoken by espeak-ng in its character's voice and a soft bed
 of room sound. It needs no GPU and no weights, imports no torch, and is deterministic for a
 seed. Editing the action, the camera or a line changes the clip, so the director's loop
 (edit, render, only what changed re-renders) can be tried and timed with it.
@@ -50,7 +50,7 @@ def _card_text(request: ShotRequest, speaking: SpeechLine | None, cast: str) -> 
 class AnimaticEngine:
     """Engine protocol implementation; ``id`` enters every shot key (bump it when output changes)."""
 
-    id = "animatic-2"
+    id = "animatic-3"  # 3: the lines are spoken (espeak-ng), no longer a buzz
     preview_width = PREVIEW_WIDTH
 
     def __init__(self, weights: Path | None = None):

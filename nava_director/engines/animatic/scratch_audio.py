@@ -1,8 +1,9 @@
-"""The animatic's scratch track: a voice-like tone per character over each line, a soft bed.
+"""The animatic's scratch track: each line spoken by espeak-ng in its slot, over a soft bed.
 
-Not speech: a buzz with a syllable rhythm and moving vowel formants, at a pitch that is
-each character's own (derived from their id), panned left or right by who speaks first.
-Enough to judge timing and who talks when; nothing here pretends to be the real sound.
+Each character speaks with a voice variant and a pitch of their own (the cast voice's median
+pitch, else one derived from their id; see ``speech.py``), panned left or right by who
+speaks first. A synthesizer's voice, not the cast one: enough to judge timing, who talks
+when, and for the take checks to hear speech where the script has it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nava_director.cut.subtitles import spoken_length
+from nava_director.engines.animatic.speech import speak
 from nava_director.engines.animatic.speech_timing import TimedLine
 from nava_director.project.keys import fraction
 
 SAMPLE_RATE = 48_000
-VOICE_LEVEL = 0.25
+VOICE_LEVEL = 0.5
 BED_LEVEL = 0.02
-HARMONICS = 12
-# (F1, F2) of a few vowels in Hz: each syllable takes one, so the tone "talks"
-VOWELS = np.array([(730, 1090), (270, 2290), (300, 870), (530, 1840), (570, 840), (660, 1720)])
 
 
 @dataclass(frozen=True)
@@ -66,35 +64,6 @@ def voice_pitch(path: Path | None, speaker: str | None) -> float:
     return character_pitch(speaker)
 
 
-def _formant_gain(freqs: np.ndarray, formants: np.ndarray) -> np.ndarray:
-    """Resonance weights of harmonic frequencies ``freqs`` [H,N] for ``formants`` [2,N]."""
-    gain = np.zeros_like(freqs)
-    for f in formants:
-        gain += 1.0 / (1.0 + ((freqs - f) / (0.12 * f + 60.0)) ** 2)
-    return gain
-
-
-def voice(text: str, seconds: float, f0: float, rng: np.random.Generator) -> np.ndarray:
-    """A mono voice-like tone of ``seconds`` with one amplitude burst per syllable."""
-    n = max(1, round(seconds * SAMPLE_RATE))
-    count = spoken_length(text)  # a syllable per CJK character or word
-    t = np.arange(n) / SAMPLE_RATE
-    syllable = np.minimum((t / seconds * count).astype(int), count - 1)
-    phase_in_syllable = t / seconds * count - syllable  # 0..1 inside each syllable
-
-    # pitch: a per-syllable step (tones) plus a falling phrase contour
-    steps = 2 ** (rng.uniform(-3, 3, count) / 12)
-    pitch = f0 * steps[syllable] * (1.05 - 0.1 * t / seconds)
-    phase = 2 * np.pi * np.cumsum(pitch) / SAMPLE_RATE
-
-    vowels = VOWELS[rng.integers(0, len(VOWELS), count)][syllable].T  # [2,N]
-    k = np.arange(1, HARMONICS + 1)[:, None]
-    harmonics = np.sin(k * phase[None]) / k * _formant_gain(k * pitch[None], vowels)
-    envelope = np.sin(np.pi * phase_in_syllable) ** 0.6
-    tone = harmonics.sum(0) * envelope
-    return (tone / (np.abs(tone).max() + 1e-9)).astype(np.float32)
-
-
 def bed(seconds: float, sound: str, rng: np.random.Generator) -> np.ndarray:
     """Soft stereo brown noise [2,N] that swells slowly; ``sound`` sets its colour and swell."""
     from scipy.signal import lfilter
@@ -115,7 +84,7 @@ def scratch_audio(lines: list[VoicedLine], sound: str, seconds: float, rng: np.r
     speakers = list(dict.fromkeys(line.speaker for line in lines if line.speaker is not None))
     for line in lines:
         start = round(line.timing.start * SAMPLE_RATE)
-        tone = voice(line.text, line.timing.speech_end - line.timing.start, line.pitch, rng)
+        tone = speak(line.text, line.speaker, line.pitch, line.timing.speech_end - line.timing.start, SAMPLE_RATE)
         tone = tone[: audio.shape[1] - start]
         side = speakers.index(line.speaker) if line.speaker in speakers else -1  # -1: centre
         pan = {0: (0.8, 0.55), 1: (0.55, 0.8)}.get(side % 2 if side >= 0 else -1, (0.7, 0.7))

@@ -124,6 +124,16 @@ def test_the_programmed_draft_becomes_a_valid_storyboard(recorder, tiny_model, t
     assert "      # uncertain: 要不要加一个特写\n      - id: reunion\n" in story.read_text(encoding="utf-8")
     assert not (tmp_path / "story.draft.yaml").exists()
 
+    from storyboard_project import SIZE, cli
+
+    from nava_director.cut import read_clip
+
+    rendered = json.loads(cli("render", str(story), "--engine", "animatic", "--rewriter", "template",
+                              "--size", SIZE, "--json").stdout)
+    assert rendered["failed"] == [] and sorted(rendered["rendered"]) == ["arrival", "reunion"]
+    film = read_clip(rendered["film"]["path"])
+    assert film.frames.shape[0] == 4 * 24 + 1 + 5 * 24  # 4 s + 5 s, `reunion` continued (its first frame dropped)
+
 
 @pytest.mark.slow
 def test_the_errors_go_back_to_the_model_until_the_rounds_run_out(recorder, tiny_model, tmp_path):

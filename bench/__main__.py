@@ -30,12 +30,17 @@ HEADLINES = (
     "rerender_noop_engine_calls",
     "rerender_edit_one_shot_rendered",
     "join_copy_vs_reencode_speedup",
+    "fp8_load_peak_rss_ratio",
+    "fp8_forward_time_ratio",
+    "fp8_forward_max_abs_diff",
+    "activation_bytes_per_token",
     "checks_total_s_per_footage_s",
     "review_open_50x3_s",
 )
 # (check, wording) per headline that has a target
 TARGETS: dict[str, tuple[Callable[[float, dict], bool], str]] = {
     "load_peak_rss_ratio": (lambda v, _: v <= 1.15, "<= 1.15"),
+    "fp8_load_peak_rss_ratio": (lambda v, _: v <= 1.15, "<= 1.15"),
     "forward_vs_matmul_flops_ratio": (lambda v, _: v >= 0.7, ">= 0.7"),
     "rerender_noop_50_shots_s": (lambda v, _: v < 2.0, "< 2 s"),
     "rerender_noop_engine_calls": (lambda v, _: v == 0, "0"),
@@ -79,6 +84,9 @@ def benchmarks() -> dict[str, Benchmark]:
         "rerender": Benchmark("rerender", tiny=dict(shots=10, repeats=1)),
         "join": Benchmark("join", quick=dict(width=320, height=176), tiny=dict(clips=3, width=64, height=32)),
         "gpu_paper": Benchmark("gpu_paper"),
+        "fp8": Benchmark("fp8", quick=dict(load_file=False, rounds=2),
+                         tiny=dict(config=tiny_model, case=tiny_case, rounds=1)),  # fmt: skip
+        "activations": Benchmark("activations", quick=None, tiny=None),
         "checks": Benchmark(
             "checks",
             quick=dict(width=832, height=480, frames=121, repeats=2),
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes.add_argument("--quick", action="store_true", help="what fits in about a minute (no load)")
     sizes.add_argument("--tiny", action="store_true", help="toy sizes: checks the harness, numbers mean nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, checks")
+    parser.add_argument("--only", help="comma-separated: load, forward, rerender, join, gpu_paper, review, checks, fp8, activations")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--save", type=Path, help="also write the JSON to this file")
     args = parser.parse_args(argv)

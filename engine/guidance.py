@@ -7,7 +7,7 @@ so requests can carry :class:`GuidanceScales` without loading torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from engine.errors import EngineError
@@ -33,13 +33,24 @@ class GuidanceScales:
     timbre: bool = True  # run the TIMBRE pass when there are speakers
 
     @classmethod
-    def from_mapping(cls, scales: Mapping[str, float] | None) -> GuidanceScales:
-        """Defaults overridden by ``scales`` (keys ``s_v``, ``s_a``, ``s_va``, ``s_aa``, ``s_t``)."""
+    def for_mode(cls, image_conditioned: bool) -> GuidanceScales:
+        """The reference's scales for a text-only (T2AV) or an image-conditioned (I2AV) shot.
+
+        I2AV: its I2AV script (scripts/inference_timbre.sh: ``VIDEO_CFG=2.0``,
+        ``TIMBRE_SCALE=2.0``, the rest from configs/nava.yaml) and its CLI help
+        ("I2V 推荐 2.0") lower the video and timbre scales to 2.0.
+        """
+        return cls(s_v=2.0, s_t=2.0) if image_conditioned else cls()
+
+    @classmethod
+    def from_mapping(cls, scales: Mapping[str, float] | None, image_conditioned: bool = False) -> GuidanceScales:
+        """The mode's scales (:meth:`for_mode`) overridden by ``scales`` (``s_v``, ``s_a``, ``s_va``, ``s_aa``, ``s_t``)."""
         names = ("s_v", "s_a", "s_va", "s_aa", "s_t")
         unknown = sorted(set(scales or {}) - set(names))
         if unknown:
             raise EngineError(f"unknown guidance scale(s): {', '.join(unknown)}", hint=f"use {', '.join(names)}")
-        return cls(**{name: float(value) for name, value in (scales or {}).items()})
+        base = cls.for_mode(image_conditioned)
+        return replace(base, **{name: float(value) for name, value in (scales or {}).items()})
 
 
 @dataclass

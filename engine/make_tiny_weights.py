@@ -1,15 +1,21 @@
-"""A complete tiny NAVA engine in the released formats and file names (a few MB, random weights).
+"""A complete tiny NAVA engine in the released formats, file names and layout (a few MB, random weights).
 
-    python -m engine.make_tiny_weights DIR
+    python -m engine.make_tiny_weights DIR [--fp8] [--hub-dir HUB]
 
-writes what :meth:`engine.pipeline.NAVAPipeline.from_pretrained` reads from a real download:
+writes what a real download holds (``hf download ernie-research/NAVA --local-dir DIR``):
 
-    NAVA.safetensors                           DiT, ``backbone.`` keys (+ its config in metadata)
-    Wan2.2-TI2V-5B/Wan2.2_VAE.pth              video VAE, original state dict
+    NAVA.safetensors                                  DiT, ``backbone.`` keys (+ its config in metadata)
+    NAVA_fp8.safetensors                              with --fp8: the same DiT in the fp8 format
+    Wan2.2-TI2V-5B/Wan2.2_VAE.pth                     video VAE, original state dict
     Wan2.2-TI2V-5B/models_t5_umt5-xxl-enc-bf16.pth
-    Wan2.2-TI2V-5B/google/umt5-xxl/            tokenizer (trained here on a small corpus)
-    LTX2/ltx-2.3-22b-dev_audio_vae.safetensors audio VAE + vocoder, config in metadata
-    M-vb2+vox2+cnc-ft_mix.pt                   ReDimNet, {'model_config', 'state_dict'}
+    Wan2.2-TI2V-5B/google/umt5-xxl/                   tokenizer (trained here on a small corpus)
+    params/LTX2/ltx-2.3-22b-dev_audio_vae.safetensors audio VAE + vocoder, config in metadata
+
+and the ReDimNet speaker model ``M-vb2+vox2+cnc-ft_mix.pt`` (``{'model_config',
+'state_dict'}``), which is not in the download, into HUB (a torch.hub checkpoint cache such
+as ``$TORCH_HOME/hub/checkpoints``, where the reference's torch.hub call leaves it) or, without
+--hub-dir, into DIR (where ``nava-director weights download`` puts it). It is never written
+into the real torch.hub cache unasked: a tiny fake there would stand in for the real model.
 
 The widths are chosen so the parts fit together: the DiT's 8 video channels are the VAE's z,
 its 16 audio features one latent channel x 16 mel bins, its text width the encoder's.
@@ -26,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from engine.component_files import locate
+from engine.component_files import SPEAKER_FILE, locate
 from engine.config import ModelConfig
 
 SEED = 0
@@ -90,27 +96,40 @@ def write_speaker(path: Path) -> None:
     SpeakerEncoder.from_config().save(path)
 
 
-def make_tiny_weights(folder: str | Path) -> Path:
-    """Write the tiny engine into ``folder`` (created); returns it. Deterministic."""
+def make_tiny_weights(folder: str | Path, *, fp8: bool = False, hub_dir: str | Path | None = None) -> Path:
+    """Write the tiny engine into ``folder`` (created) in the release layout; returns it. Deterministic.
+
+    ``fp8``: also ``NAVA_fp8.safetensors`` (quantized from the bf16 file by
+    :func:`engine.fp8.quantize_file`); ``hub_dir``: where the speaker model goes (default ``folder``).
+    """
+    from engine.fp8 import quantize_file
+
     folder = Path(folder)
-    wan, ltx = folder / "Wan2.2-TI2V-5B", folder / "LTX2"
-    for sub in (folder, wan, ltx):
+    wan, ltx = folder / "Wan2.2-TI2V-5B", folder / "params" / "LTX2"
+    hub = Path(hub_dir) if hub_dir is not None else folder
+    for sub in (folder, wan, ltx, hub):
         sub.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(SEED)
     write_dit(folder / "NAVA.safetensors")
     write_video_vae(wan / "Wan2.2_VAE.pth")
     write_text_encoder(wan / "models_t5_umt5-xxl-enc-bf16.pth", wan / "google" / "umt5-xxl")
     write_audio_vae(ltx / "ltx-2.3-22b-dev_audio_vae.safetensors")
-    write_speaker(folder / "M-vb2+vox2+cnc-ft_mix.pt")
-    locate(folder)  # everything the pipeline looks for is there
+    write_speaker(hub / SPEAKER_FILE)
+    if fp8:
+        quantize_file(folder / "NAVA.safetensors", folder / "NAVA_fp8.safetensors")
+    locate(folder, hub_dir=hub)  # everything the pipeline looks for is there
     return folder
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or args[0].startswith("-"):
-        sys.exit("usage: python -m engine.make_tiny_weights DIR")
-    folder = make_tiny_weights(args[0])
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m engine.make_tiny_weights", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--fp8", action="store_true", help="also write NAVA_fp8.safetensors")
+    parser.add_argument("--hub-dir", type=Path, help="torch.hub checkpoint cache for the speaker model (default: DIR)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    folder = make_tiny_weights(args.folder, fp8=args.fp8, hub_dir=args.hub_dir)
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     print(f"tiny NAVA engine written to {folder} ({size / 1e6:.1f} MB)")
 

@@ -30,17 +30,24 @@ ACTIVATION_SHARE = 0.5  # of the accelerator's free memory that one call's activ
 
 
 def tokens_per_call(model: WanAVModel) -> int:
-    """Joint tokens one DiT call may hold: on a GPU what its free memory allows (each token's
-    live activations at the widest point of a block: the residual stream, its normed and
-    modulated copies, q/k/v/o, its per-token modulation e and e0 (7 x dim) and the FFN's
-    hidden layer, in the run dtype), else TOKEN_BUDGET."""
+    """Joint tokens one DiT call may hold: on a GPU what half its free memory allows, else TOKEN_BUDGET.
+
+    A token's live activations at the widest point of a block (the residual stream, its normed
+    and modulated copies, q/k/v/o with RoPE in float64, the per-token modulation, the FFN's
+    hidden layer) were measured at 293,576 bytes for the 6.3B model in bf16
+    (``python -m bench.activations``); other widths and dtypes scale with ``15 dim + 2 ffn``
+    and the dtype's size.
+    """
+    from engine.gpu_memory import ACTIVATION_BYTES_PER_TOKEN
+
     device = _device(model)
     if device.type != "cuda":
         return TOKEN_BUDGET
     free, _ = torch.cuda.mem_get_info(device)
     c = model.config
-    per_token = (15 * c.dim + 2 * c.ffn_dim) * torch.finfo(model.dtype).bits // 8
-    return max(1, int(free * ACTIVATION_SHARE) // per_token)
+    width = (15 * c.dim + 2 * c.ffn_dim) / (15 * 3072 + 2 * 14336)
+    per_token = ACTIVATION_BYTES_PER_TOKEN * width * torch.finfo(model.dtype).bits / 16
+    return max(1, int(free * ACTIVATION_SHARE / per_token))
 
 
 class Pass(Enum):
@@ -61,8 +68,13 @@ class Conditioning:
 
     @classmethod
     def build(cls, prompt: Tensor, negative: Tensor, slots: list[int], embeddings: list[Tensor | None]) -> Conditioning:
-        """``embeddings`` one per slot; None selects the model's null speaker (a zero embedding)."""
-        if not slots:
+        """``embeddings`` one per slot; None selects the model's null speaker (a zero embedding).
+
+        With no voice at all the shot has no speaker rows (and so no TIMBRE pass), as in the
+        reference: its dataset gives ``spk_embs=None`` without ``spk_wavs``, and zeros (the
+        null token) only for the unvoiced spans of a shot that has some voices.
+        """
+        if not slots or all(e is None for e in embeddings):
             return cls(prompt, negative)
         rows = [e.reshape(SPEAKER_DIM).float().cpu() if e is not None else torch.zeros(SPEAKER_DIM) for e in embeddings]
         return cls(prompt, negative, torch.stack(rows), torch.tensor(slots, dtype=torch.int64))

@@ -43,14 +43,53 @@ __all__ = [
     "weights_id",
 ]
 
+OFFLOADS = ("none", "encoders", "blocks")
 FULL_SIZE_PARAMETERS = 1_000_000_000  # above this a CPU run keeps the DiT in bf16 (fp32 needs 25 GB)
 PEAK = 0.95  # the reference peak-normalises the decoded audio to this
 SIZE_MULTIPLE = 32  # 16x VAE downsampling, then the DiT's 2x2 patches
 
 
-def weights_id(folder: str | Path) -> str:
-    """A short id of the weights in ``folder`` (names, sizes, first bytes; no full read)."""
-    return fingerprint(locate(folder))
+def weights_id(folder: str | Path, dit: str = "auto", hub_dir: str | Path | None = None) -> str:
+    """A short id of the weights in ``folder`` that a render with ``dit`` (``bf16``/``fp8``;
+    ``auto`` as on a machine without a GPU) uses: names, sizes, first bytes; no full read."""
+    return fingerprint(locate(folder, dit=dit, hub_dir=hub_dir))
+
+
+def resolve_dit(folder: str | Path, wanted: str = "auto"):
+    """The DiT file a render on this machine uses (:class:`engine.dit_choice.DitChoice`).
+
+    Imports torch (for the GPU's memory) only when it matters: ``auto`` with both files present.
+    """
+    from engine.component_files import dit_files
+    from engine.dit_choice import choose_dit
+
+    present = dit_files(Path(folder).expanduser())
+    if not present:  # none at the top: locate names every missing component, or components.yaml names it
+        return locate(folder).dit_choice
+    gpu_memory = None
+    if wanted == "auto" and len(present) > 1:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu_memory = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
+    return choose_dit(present, wanted, gpu_memory)
+
+
+def resolve_offload(wanted: str, dit: str, vae_tiling: bool, width: int, height: int, frames: int) -> str:
+    """``auto``: the least offload whose estimated peak (:mod:`engine.gpu_memory`) fits the GPU's
+    free memory; ``none`` without a GPU (the compute device is the host). Imports torch."""
+    if wanted != "auto":
+        if wanted not in OFFLOADS:
+            raise EngineError(f"unknown offload {wanted!r}", hint=f"use one of auto, {', '.join(OFFLOADS)}")
+        return wanted
+    import torch
+
+    from engine.gpu_memory import Shot, choose_offload
+
+    if not torch.cuda.is_available():
+        return "none"
+    free, _ = torch.cuda.mem_get_info()
+    return choose_offload(dit, vae_tiling, Shot(width, height, frames), free)
 
 
 def speaker_model_file(folder: str | Path) -> Path | None:
@@ -98,15 +137,18 @@ class NAVAPipeline:
     """The loaded components; build it with :meth:`from_pretrained`."""
 
     def __init__(self, dit, text_encoder, speaker, video_vae, audio_vae, device: torch.device, offload: bool = False,
-                 speaker_cache: Path | None = None):  # fmt: skip
+                 speaker_cache: Path | None = None, files: ComponentFiles | None = None,
+                 block_offload=None):  # fmt: skip
         self.dit = dit
         self.text_encoder = text_encoder
         self.speaker = speaker
         self.video_vae = video_vae
         self.audio_vae = audio_vae
         self.device = device
-        self.offload = offload
+        self.offload = offload  # the encoders wait on the CPU
         self.speaker_cache = speaker_cache
+        self.files = files  # what was loaded (the DiT file and why it was chosen)
+        self.block_offload = block_offload  # engine.offload.BlockOffload when the DiT's blocks wait off the GPU
 
     @classmethod
     def from_pretrained(
@@ -114,17 +156,25 @@ class NAVAPipeline:
         folder: str | Path,
         dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
-        offload: bool = False,
+        offload: bool | str = False,
         speaker_cache: str | Path | None = None,
         vae_tiling: bool = False,
+        dit: str = "auto",
+        group_size: int = 2,
+        hub_dir: str | Path | None = None,
     ) -> NAVAPipeline:
         """Load every component from ``folder``.
 
         ``dtype``: of the DiT, text encoder and video VAE (default: :func:`choose_dtype`; the
-        audio VAE and speaker model are small and stay fp32); ``offload``: the text encoder and
-        speaker model wait on the CPU and visit ``device`` only to encode; ``speaker_cache``: a
-        folder where voice embeddings are kept by file hash; ``vae_tiling``: decode the video in
-        spatial tiles (less memory at large sizes).
+        audio VAE and speaker model are small and stay fp32); ``offload``: ``none``,
+        ``encoders`` (the text encoder and speaker model wait on the CPU and visit ``device``
+        only to encode; ``True`` means this) or ``blocks`` (that, and the DiT's blocks wait in
+        pinned CPU memory and visit the GPU ``group_size`` at a time, :mod:`engine.offload`;
+        on a CPU the compute device is the host and the blocks stay put); ``speaker_cache``: a
+        folder where voice embeddings are kept by file hash; ``vae_tiling``: decode the video
+        in spatial tiles (less memory at large sizes); ``dit``: ``auto``, ``bf16`` or ``fp8``
+        (:func:`engine.dit_choice.choose_dit`, by the GPU's memory); ``hub_dir``: torch.hub's
+        checkpoint cache, where the speaker model may be.
         """
         import torch
 
@@ -134,24 +184,40 @@ class NAVAPipeline:
         from engine.video_vae import VideoVAE
         from engine.weights import CheckpointFile, load_wan_av
 
-        files: ComponentFiles = locate(folder)
+        from engine.offload import offload_blocks
+
+        mode = {True: "encoders", False: "none"}.get(offload, offload)
+        if mode not in OFFLOADS:
+            raise EngineError(f"unknown offload {offload!r}", hint=f"use one of {', '.join(OFFLOADS)}")
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        gpu_memory = torch.cuda.get_device_properties(device).total_memory if device.type == "cuda" else None
+        files: ComponentFiles = locate(folder, dit=dit, gpu_memory=gpu_memory, hub_dir=hub_dir)
         if dtype is None:
             shapes = CheckpointFile(files.dit).shapes().values()
             dtype = choose_dtype(device, sum(math.prod(shape) for shape in shapes))
-        home = torch.device("cpu") if offload else device
+        home = torch.device("cpu") if mode != "none" else device
         video_vae = VideoVAE.load(files.video_vae, dtype=dtype, device=device)
         if vae_tiling:
             video_vae.enable_tiling()
+        paged = mode == "blocks" and device.type != "cpu"
+        model = load_wan_av(files.dit, dit_config(files.dit), dtype=dtype, device="cpu" if paged else device)
+        blocks = None
+        if paged:  # everything but the blocks on the GPU; the blocks visit it a group at a time
+            for name, child in model.named_children():
+                if name not in ("double_blocks", "single_blocks"):
+                    child.to(device)
+            blocks = offload_blocks(model, device, group_size=group_size)
         return cls(
-            dit=load_wan_av(files.dit, dit_config(files.dit), dtype=dtype, device=device),
+            dit=model,
             text_encoder=_text_encoder(TextEncoder, files, dtype, home),
             speaker=SpeakerEncoder.from_file(files.speaker, device=home),
             video_vae=video_vae,
             audio_vae=AudioVAE.from_file(files.audio_vae, device=device),
             device=device,
-            offload=offload,
+            offload=mode != "none",
             speaker_cache=Path(speaker_cache) if speaker_cache is not None else None,
+            files=files,
+            block_offload=blocks,
         )
 
     def split_over(self, group) -> None:
@@ -175,18 +241,19 @@ class NAVAPipeline:
         with torch.no_grad():
             conditioning = self._conditioning(request)
             first = self._first_frame_latent(request.first_frame, request, width, height)
+            scales = request.guidance or GuidanceScales.for_mode(image_conditioned=first is not None)
             channels = self.video_vae.latent_channels
             video_shape = (channels, latent_frames(request.frames), height // 16, width // 16)
             noise = initial_noise(video_shape, (audio_tokens(request.frames), self.audio_vae.token_dim), request.seed)
             # drawn on the CPU (the same numbers on every device), sampled where the DiT is
             noise = Latents(noise.video.to(self.device), noise.audio.to(self.device))
-            denoiser = GuidedPasses(self.dit, conditioning, request.guidance, first_frame_clean=first is not None)
+            denoiser = GuidedPasses(self.dit, conditioning, scales, first_frame_clean=first is not None)
             report = request.progress
             latents = sample(
                 denoiser,
                 noise,
                 request.steps,
-                request.guidance,
+                scales,
                 first_frame=first,
                 progress=(lambda done, total: report(done, total, "denoising")) if report else None,
             )

@@ -33,7 +33,7 @@ class GenerateRequest:
     frames: int = 121  # 4k + 1 at 24 fps
     seed: int = 0
     steps: int = 50
-    guidance: GuidanceScales = field(default_factory=GuidanceScales)
+    guidance: GuidanceScales | None = None  # None: the reference's scales for the mode (GuidanceScales.for_mode)
     first_frame: np.ndarray | None = None  # uint8 [H, W, 3] at width x height
     negative_prompt: str = NEGATIVE_PROMPT
     reimpose_first_frame: bool = True  # put the clean first frame back on the final latent

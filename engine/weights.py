@@ -78,6 +78,8 @@ class CheckpointFile(Mapping):
             handle = safe_open(self.path, framework="pt")
             raw = self._by_model_key(handle.keys())
             shapes = {k: tuple(handle.get_slice(r).get_shape()) for k, r in raw.items()}
+            self._metadata = handle.metadata() or {}
+            self._dtypes = {k: handle.get_slice(r).get_dtype() for k, r in raw.items()}
         except Exception as exc:
             raise WeightsError(
                 f"{WHAT}: cannot read {self.path} ({exc})", hint="the file may be truncated: download it again"
@@ -91,6 +93,8 @@ class CheckpointFile(Mapping):
         if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise WeightsError(f"{WHAT}: {self.path} holds no state dict of tensors")
         raw = self._by_model_key(state)
+        self._metadata = {}
+        self._dtypes = {k: _SAFETENSORS_DTYPE_NAMES.get(state[r].dtype, str(state[r].dtype)) for k, r in raw.items()}
         return raw, {k: tuple(state[r].shape) for k, r in raw.items()}, state.__getitem__
 
     def _by_model_key(self, raw_keys) -> dict[str, str]:
@@ -106,6 +110,24 @@ class CheckpointFile(Mapping):
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return dict(self._shapes)
 
+    def raw_keys(self) -> dict[str, str]:
+        """model key -> the key as the file spells it."""
+        return dict(self._keys)
+
+    def metadata(self) -> dict[str, str]:
+        """The safetensors metadata (empty for pickles)."""
+        return dict(self._metadata)
+
+    def dtype(self, key: str) -> torch.dtype:
+        """A tensor's dtype, read from the index (no tensor read)."""
+        name = self._dtypes[key]
+        return _TORCH_DTYPES.get(name, torch.float32)
+
+    @property
+    def is_fp8(self) -> bool:
+        """Whether the file is in the fp8 format (engine.fp8): it stores float8 tensors."""
+        return any(self.dtype(k) == torch.float8_e4m3fn for k in self._keys)
+
     def __getitem__(self, key: str) -> torch.Tensor:
         raw_key = self._keys[key]  # KeyError for a key the file lacks, as for any Mapping
         try:
@@ -120,6 +142,11 @@ class CheckpointFile(Mapping):
         return len(self._keys)
 
 
+_SAFETENSORS_DTYPE_NAMES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16",
+                            torch.float8_e4m3fn: "F8_E4M3", torch.float64: "F64"}  # fmt: skip
+_TORCH_DTYPES = {name: dtype for dtype, name in _SAFETENSORS_DTYPE_NAMES.items()}
+
+
 def _strip(key: str) -> str:
     return key[len(PREFIX) :] if key.startswith(PREFIX) else key
 
@@ -131,6 +158,19 @@ def fp32_parameters(model: nn.Module) -> set[str]:
         for module_name, module in model.named_modules()
         if isinstance(module, nn.LayerNorm)
         for name, _ in module.named_parameters(recurse=False)
+    }
+
+
+def fixed_dtype_parameters(model: nn.Module) -> dict[str, torch.dtype]:
+    """Parameters whose dtype the run dtype does not change: the fp8 layers' weights and scales."""
+    from engine.fp8 import FP8Linear
+
+    return {
+        f"{module_name}.{name}": param.dtype
+        for module_name, module in model.named_modules()
+        if isinstance(module, FP8Linear)
+        for name, param in module.named_parameters(recurse=False)
+        if name != "bias"
     }
 
 
@@ -156,11 +196,15 @@ def load_state(
             hint="is this the NAVA DiT checkpoint, and is the model config the one it was trained with?",
         )
     keep_fp32 = fp32_parameters(model)
-    run_dtype = dtype or next(model.parameters()).dtype
+    fixed = fixed_dtype_parameters(model)
+    run_dtype = dtype or next(p for k, p in model.named_parameters() if k not in fixed).dtype
     loaded = {}
     for key in expected:
         tensor = state[key]
-        target = torch.float32 if key in keep_fp32 else run_dtype
+        target = fixed.get(key) or (torch.float32 if key in keep_fp32 else run_dtype)
+        if target == torch.float8_e4m3fn and tensor.dtype != target:
+            raise WeightsError(f"{WHAT}: {source} stores {key} as {tensor.dtype}, the fp8 model expects float8_e4m3fn",
+                               hint="load a bf16 file without the fp8 layers, or an fp8 file with them")
         loaded[key] = tensor.to(device=device, dtype=target if tensor.is_floating_point() else tensor.dtype)
     model.load_state_dict(loaded, strict=True, assign=True)
     return model
@@ -183,9 +227,20 @@ def load_wan_av(
     dtype: torch.dtype = torch.bfloat16,
     device: torch.device | str = "cpu",
 ) -> WanAVModel:
-    """Build a WanAVModel on the meta device and stream the checkpoint into it, in eval mode."""
+    """Build a WanAVModel on the meta device and stream the checkpoint into it, in eval mode.
+
+    A file in the fp8 format (:mod:`engine.fp8`) gets a model whose block linears are
+    :class:`~engine.fp8.FP8Linear`: their fp8 weights stay fp8, the rest takes ``dtype``.
+    """
+    from engine.fp8 import to_fp8
+
     if isinstance(config, str):
         config = ModelConfig.preset(config)
+    checkpoint = CheckpointFile(path)
     with torch.device("meta"):
         model = WanAVModel(config)
-    return load_weights(model, path, dtype=dtype, device=device).eval()
+    if checkpoint.is_fp8:
+        to_fp8(model)
+    return load_state(
+        model, checkpoint, dtype=dtype, device=device, source=str(checkpoint.path), shapes=checkpoint.shapes()
+    ).eval()

@@ -31,6 +31,7 @@ class NavaError(Exception):
     """A problem the user can act on. ``exit_code``: 2 bad input, 1 a render that failed."""
 
     exit_code = 1
+    stops_run = False  # True: a render ends here instead of recording one failed shot (all would fail alike)
 
     def __init__(self, message: str, *, hint: str | None = None, exit_code: int | None = None):
         super().__init__(message)

@@ -47,6 +47,9 @@ class ProjectArgs:
     retake: int | None = None
     asr_model: Path | None = None
     steps: int | None = None  # sampling steps (None: the storyboard's); not a setting
+    dit: str | None = None
+    offload: str | None = None
+    vae_tiling: bool | None = None
 
     def flags(self) -> dict[str, Any]:
         """The settings given as flags (the highest source of :func:`load_settings`)."""
@@ -86,7 +89,9 @@ class Session:
         if self.given_engine is not None:
             return self.given_engine
         name, _ = choose_engine(self.settings)
-        return create_engine(name, self.settings.weights)
+        settings = self.settings
+        options = dict(dit=settings.dit, offload=settings.offload, vae_tiling=settings.vae_tiling) if name == "nava" else {}
+        return create_engine(name, settings.weights, **options)
 
     def captions(self, manifest: Manifest, cached_only: bool = False) -> dict[str, CaptionResult]:
         """Every shot's caption (``cached_only``: ask no LLM; the shots not cached are left out)."""

@@ -25,6 +25,9 @@ else:  # pragma: no cover - machines here run 3.11
     import tomli as tomllib
 
 ENGINES = ("auto", "nava", "animatic")
+DITS = ("auto", "bf16", "fp8")  # which DiT file of the weights folder (engine.dit_choice)
+OFFLOADS = ("auto", "none", "encoders", "blocks")  # what waits off the GPU (engine.pipeline)
+WEIGHTS_REPO = "ernie-research/NAVA"
 REWRITERS = ("auto", "template", "vllm", "transformers")
 ENV_VARS = {"weights": "NAVA_WEIGHTS", "vllm_url": "NAVA_VLLM_URL", "vllm_python": "NAVA_VLLM_PYTHON"}
 PROJECT_CONFIG = "nava.toml"
@@ -50,6 +53,10 @@ class Settings:
     checks: bool = True  # measure every new take (nava_director/checks); --no-check: False
     retake: int = 0  # a new take that fails a check is rendered again with the next seed, up to this many times
     asr_model: Path | None = None  # a Whisper-family model folder for the words check; None: it does not run
+    dit: str = "auto"  # auto | bf16 | fp8: the DiT file (auto: by the GPU's memory, fixed at the first render)
+    offload: str = "auto"  # auto | none | encoders | blocks (auto: the least that fits the GPU)
+    vae_tiling: bool = False  # decode the video in tiles (less memory; changes the clip a little)
+    weights_repo: str = WEIGHTS_REPO  # the Hugging Face repo `weights download` fetches
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> where set
     places: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> nava.toml:LINE, --flag, env X
 
@@ -144,7 +151,7 @@ def _checked(key: str, value: Any, base: Path | None) -> Any:
                 raise InputError(f"guidance {name} = {scale!r} is not a number from {low:g} to {high:g}",
                                  hint="e.g. guidance = {s_v = 3.0}")
         return {str(k): float(v) for k, v in value.items()}
-    if key in ("burn_subtitles", "checks"):
+    if key in ("burn_subtitles", "checks", "vae_tiling"):
         if not isinstance(value, bool):
             raise InputError(f"{key} {value!r} is not true or false")
         return value
@@ -154,7 +161,7 @@ def _checked(key: str, value: Any, base: Path | None) -> Any:
         return value
     if not isinstance(value, str) or "\0" in value:
         raise InputError(f"{key} {value!r} is not text", hint=f'quote it: {key} = "..."')
-    choices = {"engine": ENGINES, "rewriter": REWRITERS}.get(key)
+    choices = {"engine": ENGINES, "rewriter": REWRITERS, "dit": DITS, "offload": OFFLOADS}.get(key)
     if choices and value not in choices:
         raise InputError(f"{key} {value!r} is not one of {', '.join(choices)}")
     if key == "vllm_url" and not value.startswith(("http://", "https://")):

@@ -118,14 +118,19 @@ def test_json_output_has_every_key(tmp_path):
         "forward_vs_matmul_flops_ratio",
         "rerender_noop_50_shots_s",
         "join_copy_vs_reencode_speedup",
+        "fp8_load_peak_rss_ratio",
+        "fp8_forward_time_ratio",
+        "fp8_forward_max_abs_diff",
         "review_open_50x3_s",
         "checks_total_s_per_footage_s",
     ):
         assert isinstance(result[key], float), key
+    assert result["details"]["fp8"]["load"]["fp8_tensors"] == 56  # the tiny model's block linears
     assert result["details"]["checks"]["checks_status"]["speech"] == "pass"  # the bench's take speaks
     assert result["rerender_noop_engine_calls"] == 0
     assert result["details"]["review"]["clips_fetched_on_open"] == 0  # the takes' videos load when played
     assert result["rerender_edit_one_shot_rendered"] == len(result["details"]["rerender"]["edited_chain"]) == 3
     assert result["details"]["join"]["copied_frames"] == result["details"]["join"]["film_frames"]
     assert result["gpu_paper"]["tokens"]["video"] == 32_560
+    assert [c["auto"]["dit"] for c in result["gpu_paper"]["memory"]["cards"]] == ["fp8", "bf16", "bf16"]
     assert {"cpu", "cores", "ram_gib", "torch"} <= set(result["machine"])

@@ -46,7 +46,7 @@ def test_key_changes_with_each_input_and_only_then():
         base,
         caption_key("transformers", "qwen", PROMPT_VERSION, shot(loaded())),
         caption_key("vllm", "qwen-2", PROMPT_VERSION, shot(loaded())),
-        caption_key("vllm", "qwen", "rewriter-v2", shot(loaded())),
+        caption_key("vllm", "qwen", "rewriter-v0", shot(loaded())),
         caption_key("vllm", "qwen", PROMPT_VERSION, shot(loaded(action="林然回头"))),
         caption_key("vllm", "qwen", PROMPT_VERSION, shot(loaded(look="长发"))),  # the cast's look
         caption_key("vllm", "qwen", PROMPT_VERSION, shot(loaded(), 1)),

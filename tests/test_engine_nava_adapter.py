@@ -81,16 +81,24 @@ def test_render_gives_the_directors_clip(weights):
 
 
 @pytest.mark.slow
-def test_the_demo_renders_with_a_tiny_nava_engine_from_the_cli(tmp_path):
-    """The issue's own command: make the tiny engine, render storyboards/demo.yaml with it (two
-    voices in one shot, a line spoken in an action, a continuation)."""
+@pytest.mark.parametrize("dit", ["bf16", "fp8"])
+def test_the_demo_renders_with_a_tiny_nava_engine_from_the_cli(tmp_path, dit):
+    """The issue's own command: make the tiny engine in the release layout (ReDimNet in a
+    temporary torch.hub cache, as the reference's torch.hub call leaves it), render
+    storyboards/demo.yaml with it (two voices in one shot, a line spoken in an action, a
+    continuation); once with the bf16 DiT, once with only the fp8 file in the folder."""
     shutil.copytree(ROOT / "storyboards", tmp_path / "storyboards")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NAVA_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "no-user-config")
+    env["TORCH_HOME"] = str(tmp_path / "torch")
     weights = tmp_path / "tiny-nava"
-    made = subprocess.run([sys.executable, "-m", "engine.make_tiny_weights", str(weights)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    made = subprocess.run([sys.executable, "-m", "engine.make_tiny_weights", str(weights), "--fp8", "--hub-dir",
+                           str(hub)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert made.returncode == 0, made.stderr
+    assert (hub / "M-vb2+vox2+cnc-ft_mix.pt").is_file() and not (weights / "M-vb2+vox2+cnc-ft_mix.pt").exists()
+    if dit == "fp8":
+        (weights / "NAVA.safetensors").unlink()
     script = Path(sys.executable).with_name("nava-director")
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from nava_director.cli import main; main()"]
     flags = ["--engine", "nava", "--weights", str(weights), "--size", "160x96", "--steps", "2", "--no-check", "--json"]

@@ -61,7 +61,8 @@ def test_tiny_weights_are_small_and_in_the_released_layout(weights):
     assert size < 20e6
     assert (weights / "NAVA.safetensors").is_file()
     assert (weights / "Wan2.2-TI2V-5B" / "Wan2.2_VAE.pth").is_file()
-    assert (weights / "M-vb2+vox2+cnc-ft_mix.pt").is_file()
+    assert (weights / "params" / "LTX2" / "ltx-2.3-22b-dev_audio_vae.safetensors").is_file()
+    assert (weights / "M-vb2+vox2+cnc-ft_mix.pt").is_file()  # no --hub-dir: where `weights download` puts it
 
 
 def test_generate_gives_frames_and_exactly_timed_stereo_audio(pipeline, voice):
@@ -137,7 +138,7 @@ def test_missing_components_are_named_in_one_error(weights, tmp_path):
     partial = tmp_path / "partial"
     shutil.copytree(weights, partial)
     (partial / "NAVA.safetensors").unlink()
-    shutil.rmtree(partial / "LTX2")
+    shutil.rmtree(partial / "params" / "LTX2")
     with pytest.raises(WeightsError) as caught:
         NAVAPipeline.from_pretrained(partial)
     message = str(caught.value)
@@ -173,3 +174,45 @@ def test_bf16_run_with_tiled_decode(weights):
     clip = pipeline.generate(GenerateRequest(PROMPT, [None], width=64, height=32, frames=9, steps=1))
     assert clip.frames.shape == (9, 32, 64, 3) and clip.audio.shape == (2, 18_000)
     assert np.isfinite(clip.audio).all() and np.isclose(np.abs(clip.audio).max(), 0.95)
+
+
+def test_the_guidance_follows_the_mode_unless_given(pipeline, monkeypatch):
+    import engine.passes
+    from engine.guidance import GuidanceScales
+
+    seen = []
+    real = engine.passes.GuidedPasses
+
+    class Recording(real):
+        def __init__(self, model, conditioning, scales, **kwargs):
+            seen.append(scales)
+            super().__init__(model, conditioning, scales, **kwargs)
+
+    monkeypatch.setattr(engine.passes, "GuidedPasses", Recording)
+    first = np.zeros((32, 64, 3), np.uint8)
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1))
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1, first_frame=first))
+    given = GuidanceScales(s_v=5.0)
+    pipeline.generate(GenerateRequest("Waves.", width=64, height=32, frames=5, steps=1, first_frame=first, guidance=given))
+    assert seen == [GuidanceScales.for_mode(False), GuidanceScales.for_mode(True), given]
+
+
+def test_the_release_layout_with_the_fp8_dit_renders(tmp_path, monkeypatch):
+    """make_tiny_weights --fp8 --hub-dir: both DiT files, ReDimNet in torch.hub's cache."""
+    import torch
+
+    from engine.fp8 import FP8Linear
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    weights = make_tiny_weights(tmp_path / "W", fp8=True, hub_dir=tmp_path / "torch" / "hub" / "checkpoints")
+    assert not (weights / "M-vb2+vox2+cnc-ft_mix.pt").exists()
+    fp8 = NAVAPipeline.from_pretrained(weights, dit="fp8", dtype=torch.bfloat16, offload="blocks")
+    assert fp8.files.dit.name == "NAVA_fp8.safetensors" and fp8.files.dit_why == "--dit fp8"
+    assert isinstance(fp8.dit.single_blocks[0].ffn[0], FP8Linear)
+    assert fp8.block_offload is None  # on the CPU the blocks have nowhere else to wait
+    bf16 = NAVAPipeline.from_pretrained(weights, dtype=torch.bfloat16)
+    assert bf16.files.dit.name == "NAVA.safetensors" and bf16.files.speaker.parent.name == "checkpoints"
+    request = GenerateRequest(PROMPT, [None], width=64, height=32, frames=5, steps=1, seed=2)
+    a, b = fp8.generate(request), bf16.generate(request)
+    assert a.frames.shape == b.frames.shape == (5, 32, 64, 3)
+    assert 0 < np.abs(a.frames.astype(int) - b.frames.astype(int)).mean() < 64  # close, not the same weights

@@ -133,3 +133,6 @@ def test_the_check_command_on_a_passing_animatic_project(tmp_path):
     assert sorted(report["checks"]) == ["a", "b", "c", "d", "e"]
     done = cli("check", str(sb), "--all-takes")
     assert done.returncode == 0 and "pass" in done.stdout
+    # the checks that did not run: named on their take's row, each reason said once under the table
+    legend = [line for line in done.stdout.splitlines() if line.startswith("not run: words:")]
+    assert len(legend) == 1 and "--asr-model" in legend[0], done.stdout

@@ -497,3 +497,21 @@ def test_storyboard_error_exit_code_is_2():
     with pytest.raises(StoryboardError) as info:
         load_storyboard("bad.yaml")
     assert info.value.exit_code == 2
+
+
+def test_an_image_of_another_aspect_is_a_warning_with_the_crop(project):
+    from PIL import Image
+
+    Image.new("RGB", (1000, 1000)).save(project / "square.png")
+    Image.new("RGB", (640, 352)).save(project / "wide.png")
+    text = (
+        "scenes:\n"
+        "  - id: s\n"
+        "    shots:\n"
+        "      - {id: a, duration: 4, image: square.png}\n"
+        "      - {id: b, duration: 4, image: wide.png}\n"
+    )
+    [warning] = diagnostics_of(text, "aspect.yaml")
+    assert warning.startswith("aspect.yaml:4:37: warning: scenes[0].shots[0].image: the image is 1000x1000 (aspect 1.00), "
+                              "the storyboard renders 1280x704 (aspect 1.82): its centre 1000x550 is kept, "
+                              "225 px top and bottom cut off")  # fmt: skip

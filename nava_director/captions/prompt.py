@@ -15,7 +15,7 @@ from importlib.resources import files
 from nava_director.captions.brief import ShotBrief
 from nava_director.captions.guard import UnusableReply
 
-PROMPT_VERSION = "rewriter-v1"
+PROMPT_VERSION = "rewriter-v2"  # v2: the same text, sampled with the reference's profile (captions.sampling)
 THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
 
 

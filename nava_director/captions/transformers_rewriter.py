@@ -9,15 +9,17 @@ from pathlib import Path
 
 from nava_director.captions.brief import ShotBrief
 from nava_director.captions.prompt import messages, reply_caption
+from nava_director.captions.sampling import REFERENCE, SamplingProfile
 from nava_director.errors import InputError
 
 
 class TransformersRewriter:
     writer = "transformers"
 
-    def __init__(self, model: str, *, temperature: float = 0.6, max_new_tokens: int = 4096):
+    def __init__(self, model: str, *, sampling: SamplingProfile = REFERENCE):
         self.model_path = model
-        self.temperature, self.max_new_tokens = temperature, max_new_tokens
+        self.sampling = sampling
+        self.max_new_tokens = sampling.max_tokens
         self._model = self._tokenizer = None
         self._lock = threading.Lock()  # one generate at a time
 
@@ -45,10 +47,10 @@ class TransformersRewriter:
             inputs = self._tokenizer.apply_chat_template(
                 messages(brief, draft), add_generation_prompt=True, return_tensors="pt", return_dict=True,
             ).to(self._model.device)
-            sample = self.temperature > 0
+            s = self.sampling
             output = self._model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=sample,
-                temperature=self.temperature if sample else None, top_p=None, top_k=None,
+                **inputs, max_new_tokens=self.max_new_tokens, do_sample=s.temperature > 0,
+                temperature=s.temperature, top_p=s.top_p, top_k=s.top_k, repetition_penalty=s.repetition_penalty,
             )
         new = output[0, inputs["input_ids"].shape[1]:]
         finished = new[-1].item() == self._tokenizer.eos_token_id or len(new) < self.max_new_tokens

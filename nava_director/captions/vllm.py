@@ -14,6 +14,7 @@ import asyncio
 
 from nava_director.captions.brief import ShotBrief
 from nava_director.captions.guard import UnusableReply
+from nava_director.captions.sampling import REFERENCE, SamplingProfile
 from nava_director.captions.prompt import messages, reply_caption
 from nava_director.errors import NavaError
 
@@ -67,12 +68,12 @@ def served_model(url: str) -> str:
 class VllmRewriter:
     writer = "vllm"
 
-    def __init__(self, url: str, model: str, *, concurrency: int = 8, temperature: float = 0.6,
-                 max_tokens: int = 4096, timeout_s: float = 900):
+    def __init__(self, url: str, model: str, *, concurrency: int = 8, sampling: SamplingProfile = REFERENCE,
+                 timeout_s: float = 900):
         from openai import AsyncOpenAI
 
         self.url, self.model = url, model
-        self.temperature, self.max_tokens = temperature, max_tokens
+        self.sampling = sampling
         self._client = AsyncOpenAI(base_url=_api_base(url), api_key=API_KEY, timeout=timeout_s, max_retries=2)
         self._slots = asyncio.Semaphore(concurrency)
         self.in_flight = 0
@@ -88,7 +89,8 @@ class VllmRewriter:
             try:
                 response = await self._client.chat.completions.create(
                     model=self.model, messages=messages(brief, draft),
-                    temperature=self.temperature, max_tokens=self.max_tokens,
+                    temperature=self.sampling.temperature, top_p=self.sampling.top_p,
+                    max_tokens=self.sampling.max_tokens, extra_body=self.sampling.openai_extra(),
                 )
             except openai.APIConnectionError as error:
                 raise _unreachable(self.url, error) from None

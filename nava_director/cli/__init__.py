@@ -21,7 +21,7 @@ app = typer.Typer(
 
 # each command module registers itself on `app` when imported
 from nava_director.cli import (  # noqa: E402,F401
-    captions, check, import_script, plan, render, review, takes, validate, write,
+    captions, check, import_script, plan, render, review, takes, validate, weights, write,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Group
 from rich.table import Table
 
 from nava_director.checks.result import CheckResult, Status
@@ -33,20 +34,27 @@ def _value(result: CheckResult) -> str:
     return f"{result.value:g}{against}"
 
 
-def _table(rows: list[CheckedTake]) -> Table:
+def _table(rows: list[CheckedTake]) -> Group:
+    """One row per check that ran; the checks that did not run named on one row, their reasons
+    said once under the table (the same reason repeats on every take of an engine)."""
     table = Table("shot", "take", "check", "result", "value", "reason")
+    reasons: dict[str, list[str]] = {}
     for row in rows:
         label = f"{row.take.n:03d}" + (" (film)" if row.chosen else "")
         ran = [r for r in row.results if r.status is not Status.NOT_RUN]
         for i, result in enumerate(ran):
             table.add_row(row.shot if i == 0 else "", label if i == 0 else "", result.check, STYLE[result.status],
                           _value(result), result.reason)  # fmt: skip
-        skipped = "; ".join(f"{r.check}: {r.reason}" for r in row.results if r.status is Status.NOT_RUN)
+        skipped = [r for r in row.results if r.status is Status.NOT_RUN]
+        for result in skipped:
+            if result.reason not in reasons.setdefault(result.check, []):
+                reasons[result.check].append(result.reason)
         if skipped:
-            table.add_row("" if ran else row.shot, "" if ran else label, "", STYLE[Status.NOT_RUN], "",
-                          f"[dim]{skipped}[/]")  # fmt: skip
+            names = ", ".join(r.check for r in skipped)
+            table.add_row("" if ran else row.shot, "" if ran else label, f"[dim]{names}[/]", STYLE[Status.NOT_RUN])
         table.add_section()
-    return table
+    legend = [f"[dim]not run: {check}: {'; '.join(why)}[/]" for check, why in reasons.items()]
+    return Group(table, *legend)
 
 
 @app.command()

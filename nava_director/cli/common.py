@@ -57,6 +57,21 @@ VllmModelOpt = Annotated[
     typer.Option("--vllm-model", help="The rewriter model: served at --vllm-url, or a model to start a "
                  "vLLM server with (a local folder for --rewriter transformers).", show_default=False),
 ]
+DitOpt = Annotated[
+    Optional[str],
+    typer.Option("--dit", help="Which DiT file: auto | bf16 | fp8 (auto: by the GPU's memory, fixed at the "
+                 "project's first render).", show_default=False),
+]
+OffloadOpt = Annotated[
+    Optional[str],
+    typer.Option("--offload", help="What waits off the GPU: auto | none | encoders | blocks (auto: the least "
+                 "that fits).", show_default=False),
+]
+VaeTilingOpt = Annotated[
+    Optional[bool],
+    typer.Option("--vae-tiling/--no-vae-tiling", help="Decode the video in tiles (less GPU memory).",
+                 show_default=False),
+]
 SizeOpt = Annotated[
     Optional[str],
     typer.Option("--size", help="Render at WIDTHxHEIGHT instead of the format's size, e.g. 640x352.",

@@ -21,6 +21,9 @@ from nava_director.cli.common import (
     VllmModelOpt,
     VllmUrlOpt,
     WeightsOpt,
+    DitOpt,
+    OffloadOpt,
+    VaeTilingOpt,
     print_diagnostics,
     stderr,
 )
@@ -143,6 +146,9 @@ def render(
     vllm_url: VllmUrlOpt = None,
     vllm_model: VllmModelOpt = None,
     weights: WeightsOpt = None,
+    dit: DitOpt = None,
+    offload: OffloadOpt = None,
+    vae_tiling: VaeTilingOpt = None,
     steps: StepsOpt = None,
     loudness: LoudnessOpt = None,
     crf: CrfOpt = None,
@@ -161,7 +167,7 @@ def render(
     args = ProjectArgs(storyboard, engine=engine, weights=weights, out=out_dir, size=size, rewriter=rewriter,
                        vllm_url=vllm_url, vllm_model=vllm_model, loudness=loudness, crf=crf,
                        burn_subtitles=burn_subtitles, checks=check, retake=retake, asr_model=asr_model,
-                       steps=steps)
+                       steps=steps, dit=dit, offload=offload, vae_tiling=vae_tiling)
 
     def go() -> Report | None:
         session = open_project(args)

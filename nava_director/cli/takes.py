@@ -17,6 +17,8 @@ from nava_director.cli.common import (
     SizeOpt,
     StoryboardArg,
     WeightsOpt,
+    DitOpt,
+    VaeTilingOpt,
     stdout,
 )
 from nava_director.checks.takes import stored
@@ -94,13 +96,16 @@ def takes(
     out_dir: OutOpt = None,
     engine: EngineOpt = None,
     weights: WeightsOpt = None,
+    dit: DitOpt = None,
+    vae_tiling: VaeTilingOpt = None,
     size: SizeOpt = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """List the takes of every shot (or one): seed, whether current, which one the film uses."""
     out = Output(as_json, debug)
-    args = ProjectArgs(storyboard, out=out_dir, engine=engine, weights=weights, size=size)
+    args = ProjectArgs(storyboard, out=out_dir, engine=engine, weights=weights, size=size, dit=dit,
+                       vae_tiling=vae_tiling)
     states = out.run(lambda: status(open_project(args), shot))
     rows = [_row(s) for s in states]
     out.show(rows, lambda: _table(rows))

@@ -21,8 +21,9 @@ ENGINES: dict[str, str] = {
 }
 
 
-def create_engine(name: str, weights: Path | None = None) -> Engine:
-    """The engine registered as ``name``, built for ``weights``."""
+def create_engine(name: str, weights: Path | None = None, **options) -> Engine:
+    """The engine registered as ``name``, built for ``weights`` (``options``: the engine's own
+    keyword arguments, e.g. the nava engine's ``dit``, ``offload``, ``vae_tiling``)."""
     if name not in ENGINES:
         raise InputError(f"unknown engine {name!r}", hint=f"use one of: {', '.join(ENGINES)}")
     module, _, attr = ENGINES[name].partition(":")
@@ -33,7 +34,7 @@ def create_engine(name: str, weights: Path | None = None) -> Engine:
             f"the {name} engine cannot be loaded ({error})",
             hint="reinstall with scripts/setup.sh, or use --engine animatic",
         ) from None
-    return engine_class(weights=weights)
+    return engine_class(weights=weights, **options)
 
 
 def render_size(engine: Engine, full: tuple[int, int]) -> tuple[int, int]:

@@ -32,6 +32,7 @@ class Manifest(BaseModel):
     caption_model: str | None = None  # and its model (an LLM writer's)
     size: tuple[int, int] | None = None  # the size the last render ran at (`takes` assumes it)
     steps: int | None = None  # the --steps it ran with (None: the storyboard's)
+    dit: str | None = None  # the nava engine's DiT file (bf16 | fp8), fixed at the first render (`--dit auto`)
     shots: dict[str, ShotEntry] = Field(default_factory=dict)
 
     def shot(self, shot_id: str) -> ShotEntry:

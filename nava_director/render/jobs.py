@@ -188,6 +188,11 @@ class _Loop:
         """:meth:`shot`, a failure recorded instead of raised."""
         try:
             self.shot(job)
+        except NavaError as error:
+            if error.stops_run:  # e.g. weights that cannot render: every shot would fail alike
+                raise
+            self.outcome.report.failed.append(Failure(shot=job.shot, error=error.message))
+            self.outcome.chosen[job.shot] = None
         except Exception as error:  # noqa: BLE001 - one failed shot must not stop the film
             message = error.message if isinstance(error, NavaError) else f"{type(error).__name__}: {error}"
             self.outcome.report.failed.append(Failure(shot=job.shot, error=message))

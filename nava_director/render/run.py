@@ -27,7 +27,7 @@ from nava_director.project.report import CaptionNote, Film, FilmFailure, Report,
 from nava_director.project.takes import Take
 from nava_director.render.decide import speech
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
-from nava_director.render.shape import shape_of
+from nava_director.render.shape import shape_of, with_fixed_dit
 from nava_director.session import Session
 from nava_director.storyboard.model import RENDER_FPS, SEED_MAX
 
@@ -175,6 +175,7 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
         project.check_layout([job.shot for job in session.plan.jobs])
         project.clean()
         manifest = project.manifest()
+        session = with_fixed_dit(session, manifest)
         captions = session.captions(manifest)
         manifest.writer = next(iter(captions.values())).requested
         manifest.caption_model = next((c.model for c in captions.values() if c.model), manifest.caption_model)
@@ -201,7 +202,7 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
 def render(session: Session, options: RenderOptions = RenderOptions(), progress: Progress | None = None) -> Report:
     """Render what changed, make the new takes asked for, cut the film; write report.json."""
     with begin(session, options) as run:
-        outcome = run_jobs(session.plan.jobs, run.inputs, session.engine, session.project, progress)
+        outcome = run_jobs(session.plan.jobs, run.inputs, run.session.engine, session.project, progress)
         if progress:
             progress.shot("", len(session.plan.jobs), "done")
         return run.finish(outcome)

@@ -12,7 +12,7 @@ takes does not call every take stale after a ``--size`` run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nava_director.engines.base import Engine
 from nava_director.engines.registry import render_size
@@ -71,4 +71,23 @@ def shot_size(
 
 def shape_of(session: Session, last: Manifest | None = None) -> Shape:
     """The shape of a render of ``session`` (with ``last``: as the last render was shaped)."""
+    if last is not None and last.dit and session.settings.dit == "auto":
+        session = replace(session, settings=replace(session.settings, dit=last.dit))
     return resolve_shape(session.settings, session.loaded, session.engine, session.args.steps, last)
+
+
+def with_fixed_dit(session: Session, manifest: Manifest) -> Session:
+    """The session with the nava engine's DiT file fixed, and recorded in ``manifest``: ``--dit``
+    when given, else the one recorded at the project's first render, else ``auto`` resolved now
+    (by the GPU's memory). The DiT file is in every shot's key, so a project keeps its file
+    from machine to machine, and a run that renders nothing needs no torch to know it."""
+    settings = session.settings
+    if settings.dit == "auto" and manifest.dit:
+        dit = manifest.dit
+    else:
+        choice = getattr(session.engine, "dit_choice", None)  # only the nava engine chooses
+        if choice is None:
+            return session
+        dit = choice.format
+    manifest.dit = dit
+    return replace(session, settings=replace(settings, dit=dit))

@@ -145,7 +145,7 @@ def continuations(doc: YamlDoc, shot_ids: list[str]) -> None:
 
 
 def images(doc: YamlDoc, base: Path) -> None:
-    from nava_director.storyboard.still import FIX as STILL_FIX, still_problem
+    from nava_director.storyboard.still import FIX as STILL_FIX, still_problem, still_size
 
     for loc, shot in _shots(doc.root):
         image = shot.get("image")
@@ -157,6 +157,34 @@ def images(doc: YamlDoc, base: Path) -> None:
             continue
         if problem := still_problem(path):
             doc.error((*loc, "image"), f"{path} {problem}", STILL_FIX)
+            continue
+        crop = image_crop(still_size(path), _render_size(doc.root))
+        if crop is not None:
+            doc.warn((*loc, "image"), crop, "crop the still to the storyboard's aspect yourself to choose the frame")
+
+
+ASPECT_TOLERANCE = 0.01
+
+
+def _render_size(root: dict) -> tuple[int, int]:
+    from nava_director.storyboard.model import ASPECT_SIZES
+
+    fmt = root.get("format") if isinstance(root.get("format"), dict) else {}
+    return ASPECT_SIZES.get(fmt.get("aspect"), ASPECT_SIZES["landscape"])
+
+
+def image_crop(image: tuple[int, int], render: tuple[int, int]) -> str | None:
+    """What happens to a still of another aspect than the render: the engine scales it to cover
+    the render size and crops the centre (the reference would pick the still's own size bucket
+    instead; we keep the storyboard's). None when the aspects agree."""
+    (w, h), (width, height) = image, render
+    if abs((w / h) / (width / height) - 1) <= ASPECT_TOLERANCE:
+        return None
+    scale = max(width / w, height / h)
+    kept_w, kept_h = round(width / scale), round(height / scale)
+    side = f"{(w - kept_w) // 2} px left and right" if kept_w < w else f"{(h - kept_h) // 2} px top and bottom"
+    return (f"the image is {w}x{h} (aspect {w / h:.2f}), the storyboard renders {width}x{height} "
+            f"(aspect {width / height:.2f}): its centre {kept_w}x{kept_h} is kept, {side} cut off")
 
 
 def dialogue(doc: YamlDoc, cast: set[str] | None) -> None:

@@ -48,6 +48,12 @@ def still_problem(path: Path) -> str | None:
     return None
 
 
+def still_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a still that :func:`still_problem` passed (its header only)."""
+    with _open(path) as image:
+        return image.size
+
+
 def read_still(path: Path) -> np.ndarray:
     """The image as uint8 [H, W, 3]."""
     from PIL import Image, ImageOps

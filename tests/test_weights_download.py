@@ -1,0 +1,93 @@
+"""`weights download`'s parts that need no hub: patterns, the ReDimNet URL, resumable fetch, offline failure."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from nava_director.errors import InputError
+from nava_director.weights.download import allow_patterns, download, fetch_file, redimnet_file, redimnet_url
+
+
+def test_the_redimnet_url_is_what_torch_hubs_hubconf_builds():
+    """IDRnD/ReDimNet hubconf: URL_TEMPLATE.format(model_name=f'{model_name}-{dataset}-{train_type}.pt')."""
+    assert redimnet_url() == "https://github.com/IDRnD/ReDimNet/releases/download/latest/M-vb2+vox2+cnc-ft_mix.pt"
+    assert redimnet_file() == "M-vb2+vox2+cnc-ft_mix.pt"  # torch.hub names the cached file after the URL's path
+    assert redimnet_url("b2", "vox2", "ptn").endswith("/b2-vox2-ptn.pt")
+
+
+def test_one_dit_file_is_fetched_with_the_components():
+    import fnmatch
+
+    release = ["NAVA.safetensors", "NAVA_fp8.safetensors", "nava.yaml", "config.json", "example_prompts.jsonl",
+               "Wan2.2-TI2V-5B/Wan2.2_VAE.pth", "Wan2.2-TI2V-5B/models_t5_umt5-xxl-enc-bf16.pth",
+               "Wan2.2-TI2V-5B/google/umt5-xxl/spiece.model", "Wan2.2-TI2V-5B/google/umt5-xxl/tokenizer.json",
+               "params/LTX2/ltx-2.3-22b-dev_audio_vae.safetensors", "params/LTX2/LICENSE"]  # fmt: skip
+
+    def fetched(fp8):
+        return {f for f in release if any(fnmatch.fnmatch(f, p) for p in allow_patterns(fp8))}
+
+    common = {f for f in release if f.startswith(("Wan2.2", "params/"))}
+    assert fetched(False) == common | {"NAVA.safetensors"}
+    assert fetched(True) == common | {"NAVA_fp8.safetensors"}
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    requests: list = []
+
+    def do_GET(self):  # noqa: N802
+        start = 0
+        if "Range" in self.headers:
+            start = int(self.headers["Range"].split("=")[1].split("-")[0])
+        RangeHandler.requests.append(start)
+        body = self.payload[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    RangeHandler.requests = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/M.pt"
+    httpd.shutdown()
+
+
+def test_a_partial_download_resumes_where_it_stopped(server, tmp_path):
+    target = tmp_path / "M.pt"
+    (tmp_path / "M.pt.partial").write_bytes(RangeHandler.payload[:300_000])
+    seen = []
+    fetch_file(server, target, progress=lambda name, done, total: seen.append((done, total)))
+    assert target.read_bytes() == RangeHandler.payload and not (tmp_path / "M.pt.partial").exists()
+    assert RangeHandler.requests == [300_000]  # only the rest was asked for
+    assert seen[-1] == (len(RangeHandler.payload), len(RangeHandler.payload))
+    fetch_file(server, target)  # complete: left alone, nothing asked
+    assert RangeHandler.requests == [300_000]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends
+
+
+def test_an_unreachable_hub_is_one_input_error(tmp_path):
+    port = _closed_port()
+    with pytest.raises(InputError) as caught:
+        download(tmp_path / "W", endpoint=f"http://127.0.0.1:{port}")
+    assert caught.value.exit_code == 2
+    assert "is not reachable" in caught.value.message and f"127.0.0.1:{port}" in caught.value.message
+    assert "\n" not in caught.value.message and "resumes" in caught.value.hint
+    with pytest.raises(InputError, match="is not reachable"):
+        fetch_file(f"http://127.0.0.1:{port}/M.pt", tmp_path / "M.pt")

@@ -162,7 +162,8 @@ def join_problems(shots: list[CutShot], fps: int) -> list[tuple[int, str, str]]:
     """(index, what, fix) of every shot whose joins the cut cannot make: the one rule that
     :func:`plan_edit` enforces and that `validate` reports at the storyboard's lines."""
     both = [(i, f"shot {s.shot_id!r} has both audio_lead_s and audio_lag_s: its sound cannot start "
-                "before its picture and after it at once", "keep one: audio_lead_s for a J cut, audio_lag_s for an L cut")
+                "before its picture and after it at once",
+             "keep one: audio_lead_s for a J cut, audio_lag_s for an L cut")
             for i, s in enumerate(shots) if i > 0 and s.audio_lead_s > 0 and s.audio_lag_s > 0]
     if both:
         return both

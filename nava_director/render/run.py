@@ -67,7 +67,8 @@ def check_options(session: Session, options: RenderOptions) -> None:
         raise InputError(f"--takes {options.takes} is out of range", hint=f"use 1 to {MAX_TAKES}")
     last = (options.seed or 0) + (options.takes or 1) - 1
     if options.seed is not None and not (0 <= options.seed and last <= SEED_MAX):
-        raise InputError(f"--seed {options.seed} is out of range", hint=f"use 0 to {SEED_MAX - (options.takes or 1) + 1}")
+        raise InputError(f"--seed {options.seed} is out of range",
+                         hint=f"use 0 to {SEED_MAX - (options.takes or 1) + 1}")
     if session.settings.checks:
         check_model_folder(session.settings.asr_model)
     if session.settings.retake and not session.settings.checks:

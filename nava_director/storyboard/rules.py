@@ -153,7 +153,8 @@ def images(doc: YamlDoc, base: Path) -> None:
             continue
         path = base / Path(image).expanduser()
         if not path.is_file():
-            doc.error((*loc, "image"), f"image {path} {missing_file(path)}", "fix the path; it is relative to the storyboard")
+            doc.error((*loc, "image"), f"image {path} {missing_file(path)}",
+                      "fix the path; it is relative to the storyboard")
             continue
         if problem := still_problem(path):
             doc.error((*loc, "image"), f"{path} {problem}", STILL_FIX)

@@ -207,7 +207,8 @@ def test_an_unparsable_reply_is_a_failed_round_then_a_good_one_is_written(tmp_pa
     drafter = Scripted(("<think>嗯</think>{not json", "stop"), ("<think>好</think>" + DRAFT_GOOD, "stop"))
     written = write_storyboard(IDEA, tmp_path / "s.yaml", drafter, cast=tmp_path / "cast.yaml", rounds=3)
     assert written.ok and [r.finish_reason for r in written.rounds] == ["stop", "stop"]
-    assert written.rounds[0].problems[0].startswith("the reply is not a draft in the schema")
+    assert written.rounds[0].problems == ["the reply is not a draft in the schema: not JSON "
+                                          "(Expecting property name enclosed in double quotes at character 1)"]
     assert written.rounds[1] == Round(2, "stop", [])
     assert drafter.seen[1][-2] == {"role": "assistant", "content": "{not json"}  # the thinking stripped
     assert load_storyboard(tmp_path / "s.yaml").storyboard.title == "重逢"
@@ -220,3 +221,11 @@ def test_without_a_model_or_a_vllm_python_the_command_says_what_to_set(tmp_path)
     no_python = write_cli(IDEA, str(tmp_path / "s.yaml"), "--vllm-model", str(tmp_path / "model"))
     assert no_python.returncode == 2 and "no Python with vLLM is configured" in no_python.stderr
     assert not (tmp_path / "s.yaml").exists()
+
+
+def test_a_character_drafted_twice_is_a_failed_round_named_at_its_place(tmp_path):
+    twice = DRAFT_BAD.replace('"look":"短发女子"}]', '"look":"短发女子"},{"id":"lin","name":"林然","look":"长发"}]')
+    written = write_storyboard(IDEA, tmp_path / "s.yaml", Scripted((twice, "stop")), rounds=1)
+    assert not written.ok and written.rounds[0].problems == [
+        "the reply is not a draft in the schema: (top): Value error, characters[1].id 'lin' is already used "
+        "by characters[0]"]

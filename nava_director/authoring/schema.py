@@ -14,7 +14,7 @@ import copy
 import math
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from nava_director.storyboard.rules import MAX_SPEAKERS, MIN_SECONDS
 from nava_director.storyboard.model import MAX_SECONDS, Camera, Transition
@@ -63,6 +63,17 @@ class DraftStoryboard(_Draft):
     title: Text(40)
     characters: list[DraftCharacter] = Field(default_factory=list, max_length=8)
     scenes: list[DraftScene] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_entry_per_character(self) -> "DraftStoryboard":
+        """The list becomes the storyboard's ``characters`` map: an id twice would lose one."""
+        seen: dict[str, int] = {}
+        for k, character in enumerate(self.characters):
+            if character.id in seen:
+                first = seen[character.id]
+                raise ValueError(f"characters[{k}].id {character.id!r} is already used by characters[{first}]")
+            seen[character.id] = k
+        return self
 
 
 def draft_schema(most_shots: int, cast: list[str] | None = None) -> dict:

@@ -167,6 +167,14 @@ def to_draft(reply: DraftStoryboard, language: str, cast: str | None) -> Draft:
     return draft
 
 
+def _first_problem(error: json.JSONDecodeError | ValidationError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON ({error.msg} at character {error.pos})"
+    first = error.errors(include_url=False)[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    return f"{where or '(top)'}: {first['msg']}"
+
+
 def _feedback(problems: list[str]) -> str:
     return ("`nava-director validate` found these errors in the storyboard written from your JSON:\n"
             + "\n".join(problems) + "\nReply with the whole corrected JSON object.")
@@ -226,7 +234,7 @@ def write_storyboard(idea: str, out: Path, drafter: Drafter, *, shots: int | Non
         try:
             reply = DraftStoryboard.model_validate(json.loads(reply_text))
         except (json.JSONDecodeError, ValidationError) as error:
-            problem = f"the reply is not a draft in the schema: {str(error).splitlines()[0]}"
+            problem = f"the reply is not a draft in the schema: {_first_problem(error)}"
             result.rounds.append(Round(number, finish, [problem]))
             messages = base + [{"role": "assistant", "content": reply_text},
                                {"role": "user", "content": f"{problem}. Reply with one JSON object in the schema."}]

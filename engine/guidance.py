@@ -36,9 +36,7 @@ class GuidanceScales:
     def for_mode(cls, image_conditioned: bool) -> GuidanceScales:
         """The reference's scales for a text-only (T2AV) or an image-conditioned (I2AV) shot.
 
-        I2AV: its I2AV script (scripts/inference_timbre.sh: ``VIDEO_CFG=2.0``,
-        ``TIMBRE_SCALE=2.0``, the rest from configs/nava.yaml) and its CLI help
-        ("I2V 推荐 2.0") lower the video and timbre scales to 2.0.
+        I2AV: the video and timbre scales lowered to 2.0 (docs/engine.md, "Guidance").
         """
         return cls(s_v=2.0, s_t=2.0) if image_conditioned else cls()
 

@@ -149,3 +149,17 @@ def test_plan_shows_the_dit_file_the_check_and_each_shots_memory(weights, tmp_pa
     human = nava("plan", str(tmp_path / "sb" / "demo.yaml"), "--engine", "nava", "--weights", str(weights),
                  cwd=tmp_path, torch_home=weights.parent / "torch")  # fmt: skip
     assert "weights: NAVA.safetensors (bf16) — no GPU: the CPU computes in bf16 either way; check: ok" in human.stdout
+
+
+def test_the_weights_settings_are_checked_where_they_are_set(tmp_path):
+    from nava_director.errors import InputError
+    from nava_director.settings import load_settings
+
+    (tmp_path / "sb.yaml").write_text("")
+    (tmp_path / "nava.toml").write_text('dit = "fp8"\noffload = "blocks"\nvae_tiling = true\n')
+    s = load_settings(tmp_path / "sb.yaml", {"offload": "none"}, env={}, user_config=tmp_path / "none.toml")
+    assert (s.dit, s.offload, s.vae_tiling, s.weights_repo) == ("fp8", "none", True, "ernie-research/NAVA")
+    assert s.source("offload") == "flag" and s.source("dit") == str(tmp_path / "nava.toml")
+    (tmp_path / "nava.toml").write_text('dit = "int4"\n')
+    with pytest.raises(InputError, match="dit 'int4' is not one of auto, bf16, fp8"):
+        load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")

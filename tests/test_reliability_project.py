@@ -206,3 +206,19 @@ def test_a_damaged_take_cannot_be_picked(rendered, tmp_path, monkeypatch):
     (_take(tmp_path, "a") / "clip.mp4").write_bytes(b"x")
     result = CliRunner().invoke(app, ["pick", str(sb), "a", "1"])
     assert result.exit_code == 2 and result.stderr.startswith("error: take 1 of shot 'a' is damaged: clip.mp4 ")
+
+
+def test_new_takes_never_get_a_seed_past_the_largest(tmp_path):
+    from nava_director.render.decide import new_seeds
+    from nava_director.storyboard.model import SEED_MAX
+
+    assert new_seeds([], "k", SEED_MAX, 3, explicit=False) == [SEED_MAX, 0, 1]
+    sb = make_storyboard(tmp_path)
+    sb.write_text(sb.read_text(encoding="utf-8").replace("seed: 5", f"seed: {SEED_MAX}"), encoding="utf-8")
+    render(director(sb))
+    from nava_director.render.jobs import RenderOptions
+
+    report = render(director(sb), RenderOptions(shots=("a",), takes=2))
+    assert report.new_takes == {"a": [2, 3]}
+    seeds = sorted(json.loads(m.read_text())["seed"] for m in (tmp_path / "sb.nava" / "shots" / "a").glob("*/meta.json"))
+    assert seeds == [0, 1, SEED_MAX]

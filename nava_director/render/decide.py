@@ -27,7 +27,7 @@ from nava_director.project.keys import ShotKey, file_hash, voice_hashes
 from nava_director.project.manifest import Manifest, ShotEntry
 from nava_director.project.takes import Take
 from nava_director.render.shape import Shape
-from nava_director.storyboard.model import Camera, Character
+from nava_director.storyboard.model import SEED_MAX, Camera, Character
 from nava_director.storyboard.plan import RenderPlan, ShotJob
 
 
@@ -78,7 +78,7 @@ def new_seeds(takes: list[Take], key: str, start: int, count: int, explicit: boo
     while len(seeds) < count:
         if seed not in used:
             seeds.append(seed)
-        seed += 1
+        seed = (seed + 1) % (SEED_MAX + 1)  # past the largest seed the engine takes: from 0 again
     return seeds
 
 

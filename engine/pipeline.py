@@ -24,6 +24,7 @@ from engine.errors import EngineError, WeightsError
 from engine.guidance import GuidanceScales
 from engine.lengths import FPS, SAMPLE_RATE, audio_samples, audio_tokens, fit_audio, latent_frames
 from engine.request import NEGATIVE_PROMPT, Clip, GenerateRequest
+from engine.voice import voice_problem
 
 if TYPE_CHECKING:
     import torch
@@ -38,6 +39,7 @@ __all__ = [
     "WeightsError",
     "speaker_embedder",
     "speaker_model_file",
+    "voice_problem",
     "weights_id",
 ]
 

@@ -6,8 +6,8 @@ voice is read with soundfile, mixed to mono, resampled to 16 kHz (polyphase) and
 first 30 s. A voice that cannot be used raises :class:`~engine.errors.VoiceError`; it is
 never replaced by zeros (which the DiT would read as "no speaker").
 
-Embeddings are cached in ``cache_dir`` by the SHA-256 of the audio file and a fingerprint of
-the model's weights, so casting files reuse them across storyboards.
+Embeddings are cached in ``cache_dir`` by the SHA-256 of the decoded 16 kHz samples and a
+fingerprint of the model's weights, so casting files reuse them across storyboards.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from engine.audio_io import read_audio, resample
 from engine.checkpoints import load_strict, read_torch_file
 from engine.errors import VoiceError, WeightsError
 from engine.redimnet import ReDimNet, ReDimNetConfig
+from engine.voice import FIX as VOICE_FIX
+from engine.voice import voice_problem
 
 WHAT = "speaker model (ReDimNet M-vb2+vox2+cnc-ft_mix.pt)"
 SAMPLE_RATE = 16000
 MAX_SECONDS = 30.0
-MIN_SECONDS = 0.5
-SILENCE_PEAK = 1e-4
 
 # A small ReDimNet (C=4) of the official M layout, for tiny test engines.
 TINY_CONFIG: dict[str, Any] = {
@@ -57,29 +57,16 @@ TINY_CONFIG: dict[str, Any] = {
 def load_voice(path: str | Path) -> torch.Tensor:
     """A reference voice file -> mono 16 kHz float32 ``[N]``, at most 30 s (the first 30 s)."""
     path = Path(path)
-    hint = "use a WAV/FLAC of one person speaking, at least half a second long"
+    hint = VOICE_FIX
     if not path.is_file():
         raise VoiceError(f"reference voice not found: {path}", hint=hint)
     try:
         wave, rate = read_audio(path)
     except Exception as exc:  # soundfile raises its own error types for unreadable data
         raise VoiceError(f"cannot read reference voice {path}: {exc}", hint=hint) from exc
-    wave = resample(wave.mean(dim=0), rate, SAMPLE_RATE)[: int(MAX_SECONDS * SAMPLE_RATE)]
-    if wave.numel() < MIN_SECONDS * SAMPLE_RATE:
-        raise VoiceError(f"reference voice {path} is too short ({wave.numel() / SAMPLE_RATE:.2f} s)", hint=hint)
-    if not torch.isfinite(wave).all():
-        raise VoiceError(f"reference voice {path} contains invalid samples (NaN or inf)", hint=hint)
-    if wave.abs().max() < SILENCE_PEAK:
-        raise VoiceError(f"reference voice {path} is silent", hint=hint)
-    return wave
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    if problem := voice_problem(wave.numpy(), rate):
+        raise VoiceError(f"reference voice {path} {problem}", hint=hint)
+    return resample(wave.mean(dim=0), rate, SAMPLE_RATE)[: int(MAX_SECONDS * SAMPLE_RATE)]
 
 
 class SpeakerEncoder:
@@ -131,14 +118,14 @@ class SpeakerEncoder:
 
     def embed_file(self, path: str | Path, cache_dir: str | Path | None = None) -> torch.Tensor:
         """One reference voice -> ``[192]``, read from / written to ``cache_dir`` when given."""
-        path = Path(path)
-        cached = self._cache_path(path, Path(cache_dir)) if cache_dir is not None and path.is_file() else None
+        wave = load_voice(path)
+        cached = self._cache_path(wave, Path(cache_dir)) if cache_dir is not None else None
         if cached is not None and cached.is_file():
             try:
                 return torch.load(cached, weights_only=True)
             except Exception:
                 cached.unlink(missing_ok=True)  # a damaged cache entry is recomputed
-        embedding = self.embed(load_voice(path).unsqueeze(0))[0].cpu()
+        embedding = self.embed(wave.unsqueeze(0))[0].cpu()
         if cached is not None:
             _atomic_save(embedding, cached)
         return embedding
@@ -153,8 +140,11 @@ class SpeakerEncoder:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
-    def _cache_path(self, voice: Path, cache_dir: Path) -> Path:
-        return cache_dir / f"{file_sha256(voice)[:32]}-{self.fingerprint()[:16]}.pt"
+    def _cache_path(self, wave: torch.Tensor, cache_dir: Path) -> Path:
+        """Keyed by the samples the model hears, not the file's bytes: a float WAV's header
+        carries a timestamp (libsndfile's PEAK chunk), so the same voice written twice differs."""
+        samples = hashlib.sha256(wave.detach().cpu().numpy().astype("<f4").tobytes()).hexdigest()
+        return cache_dir / f"{samples[:32]}-{self.fingerprint()[:16]}.pt"
 
 
 def _cast(model: ReDimNet, dtype: torch.dtype) -> ReDimNet:

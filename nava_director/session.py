@@ -22,9 +22,9 @@ from nava_director.engines.registry import create_engine
 from nava_director.errors import InputError
 from nava_director.project.folder import Project
 from nava_director.project.manifest import Manifest
-from nava_director.settings import KEYS, Settings, choose_engine, load_settings
+from nava_director.settings import KEYS, Settings, check_paths, choose_engine, load_settings
 from nava_director.storyboard.load import LoadedStoryboard, load_storyboard
-from nava_director.storyboard.model import Character
+from nava_director.storyboard.model import STEPS, Character
 from nava_director.storyboard.plan import RenderPlan, make_plan
 
 
@@ -120,5 +120,9 @@ def open_project(
 ) -> Session:
     """Resolve the settings (flags, environment, nava.toml, user config), load the storyboard
     and its casting, make the plan, and open the project folder (nothing is written)."""
+    low, high = STEPS
+    if args.steps is not None and not low <= args.steps <= high:
+        raise InputError(f"--steps {args.steps} is out of range", hint=f"use {low} to {high}")
     settings = load_settings(args.storyboard, args.flags(), env=env, user_config=user_config)
+    check_paths(settings)
     return Session.open(args, settings, engine)

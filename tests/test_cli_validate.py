@@ -106,15 +106,18 @@ def test_validate_json():
     assert data["title"] == "雨夜来电" and data["shots"] == 3 and data["characters"] == ["chen", "lin"]
 
 
-def test_plan_table_says_engine_and_why():
+def test_plan_table_says_engine_and_why(tmp_path):
     result = nava("plan", "storyboards/demo.yaml")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("arrival", "reunion", "together", "陈默, 林然", "121", "436", "4 shots", "animatic",
                  "no NAVA weights configured"):
         assert text in out
-    with_weights = nava("plan", "storyboards/demo.yaml", NAVA_WEIGHTS="/models/nava")
-    assert "engine: nava — NAVA weights configured (env NAVA_WEIGHTS: /models/nava)" in with_weights.stdout
+    with_weights = nava("plan", "storyboards/demo.yaml", NAVA_WEIGHTS=str(tmp_path))
+    assert f"engine: nava — NAVA weights configured (env NAVA_WEIGHTS: {tmp_path})" in with_weights.stdout
+    missing = nava("plan", "storyboards/demo.yaml", NAVA_WEIGHTS="/models/nava")  # never "configured"
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.startswith("error: env NAVA_WEIGHTS: weights '/models/nava' do not exist")
 
 
 def test_plan_json():
@@ -136,7 +139,7 @@ def test_plan_json():
 def test_plan_rejects_a_bad_flag():
     result = nava("plan", "storyboards/demo.yaml", "--size", "huge")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: size 'huge' is not WIDTHxHEIGHT")
+    assert result.stderr.startswith("error: --size: size 'huge' is not WIDTHxHEIGHT")
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])

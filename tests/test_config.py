@@ -124,5 +124,5 @@ def test_guidance_is_a_table_of_numbers(tmp_path):
     s = load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")
     assert s.guidance == {"s_v": 4.0, "s_t": 2.5}
     (tmp_path / "nava.toml").write_text('guidance = { s_v = "high" }\n')
-    with pytest.raises(InputError, match="guidance must be a table of numbers"):
+    with pytest.raises(InputError, match=r"nava.toml:1: guidance s_v = .high. is not a number from 0 to 30"):
         load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")

@@ -34,7 +34,7 @@ def test_cues_follow_the_sound_of_their_shot():
 def test_srt_and_vtt_text():
     cues = [Cue(0.5, 2.25, "a < b & c", "Dr. Li", "s1"), Cue(3661.0015, 3662, "旁白", None, "s2")]
     assert to_srt(cues) == (
-        "1\n00:00:00,500 --> 00:00:02,250\na < b & c\n\n2\n01:01:01,002 --> 01:01:02,000\n旁白\n"
+        "1\n00:00:00,500 --> 00:00:02,250\na <\u2060 b & c\n\n2\n01:01:01,002 --> 01:01:02,000\n旁白\n"
     )
     assert to_vtt(cues) == (
         "WEBVTT\n\n00:00:00.500 --> 00:00:02.250\n<v Dr. Li>a &lt; b &amp; c\n\n"

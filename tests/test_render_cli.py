@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from nava_director.cli import app
 from nava_director.cut import read_clip
 from nava_director.engines.animatic import AnimaticEngine
-from nava_director.errors import NavaError
+from nava_director.errors import NavaError, StoryboardError
 from nava_director.project.folder import Project
 from nava_director.render.run import render
 from nava_director.render.shape import shape_of
@@ -115,8 +115,10 @@ def test_transitions_that_cannot_fit_are_refused_before_anything_renders(tmp_pat
     text = sb.read_text(encoding="utf-8").replace("      - id: c\n", "      - id: c\n        transition: dissolve\n"
                                                    "        transition_s: 3\n")
     sb.write_text(text, encoding="utf-8")
-    with pytest.raises(NavaError, match="too short for its transitions"):
+    with pytest.raises(StoryboardError) as refused:  # by validate's rule, at the line
         render(director(sb))
+    assert all("too short for its transitions" in str(d) for d in refused.value.diagnostics)
+    assert str(refused.value.diagnostics[0]).startswith(f"{sb}:22:23: scenes[0].shots[2].transition_s: ")
     assert not (tmp_path / "sb.nava" / "shots").exists()
 
 

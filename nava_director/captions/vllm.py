@@ -3,6 +3,9 @@
 Many shots are rewritten at once (asyncio), at most ``concurrency`` requests in flight.
 The reply's visible content is the caption; thinking (a reasoning field, or ``<think>``
 blocks in the content) is dropped by :func:`~nava_director.captions.prompt.reply_caption`.
+A reply with no usable caption (no choice, no message) is an :class:`UnusableReply`: asked
+again, then the template caption. A body that is not an OpenAI reply at all (a proxy's HTML
+page, text, broken JSON) means the URL names the wrong server: one error for the run.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from nava_director.captions.brief import ShotBrief
+from nava_director.captions.guard import UnusableReply
 from nava_director.captions.sampling import REFERENCE, SamplingProfile
 from nava_director.captions.prompt import messages, reply_caption
 from nava_director.errors import NavaError
@@ -31,17 +35,34 @@ def _unreachable(url: str, error: Exception) -> NavaError:
     )
 
 
+# what the client raises on a 200 whose body is not the JSON it expects (the body is then
+# handed back as text, or fails to parse, or lacks the fields a page of results has)
+MALFORMED = (ValueError, TypeError, AttributeError, KeyError)
+
+
+def _not_openai(url: str, reply: object) -> NavaError:
+    shown = str(reply).strip().replace("\n", " ")
+    return NavaError(
+        f"the server at {url} answered with something that is not an OpenAI-compatible reply: {shown[:80]!r}",
+        hint="point --vllm-url / NAVA_VLLM_URL at vLLM's OpenAI-compatible server (http://HOST:PORT/v1), "
+             "or use --rewriter template",
+    )
+
+
 def served_model(url: str) -> str:
     """The model a running server serves (its first), for when none is configured."""
     import openai
 
     try:
         models = openai.OpenAI(base_url=_api_base(url), api_key=API_KEY, timeout=30, max_retries=1).models.list()
+        ids = [model.id for model in models.data or []]
     except openai.APIError as error:
         raise _unreachable(url, error) from None
-    if not models.data:
+    except MALFORMED as error:
+        raise _not_openai(url, error) from None
+    if not ids or not all(isinstance(i, str) and i for i in ids):
         raise NavaError(f"the vLLM server at {url} serves no model", hint="start it with --model")
-    return models.data[0].id
+    return ids[0]
 
 
 class VllmRewriter:
@@ -76,9 +97,17 @@ class VllmRewriter:
             except openai.APIStatusError as error:
                 raise NavaError(f"the vLLM server at {self.url} refused the request: {error.message}",
                                 hint=f"check that it serves the model {self.model!r}") from None
+            except MALFORMED as error:
+                raise _not_openai(self.url, error) from None
             finally:
                 self.in_flight -= 1
-        choice = response.choices[0]
+        if not hasattr(response, "choices"):  # the body came back as text or a bare JSON value
+            raise _not_openai(self.url, response)
+        choice = response.choices[0] if response.choices else None
+        if choice is None or choice.message is None:
+            raise UnusableReply("the reply held no choice with a message")
+        if not isinstance(choice.message.content, (str, type(None))):
+            raise UnusableReply("the reply's content is not text")
         return reply_caption(choice.message.content, choice.finish_reason)
 
     async def aclose(self) -> None:

@@ -7,6 +7,8 @@ and print; their output and their errors, human or ``--json``, go through one
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -24,4 +26,9 @@ from nava_director.cli import (  # noqa: E402,F401
 
 
 def main() -> None:
+    # a terminal or pipe that cannot show a character (PYTHONIOENCODING=ascii, a C locale)
+    # gets it escaped rather than an encode error in the middle of the output
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     app()

@@ -25,13 +25,15 @@ class RichProgress:
         self.steps = self.bars.add_task("", total=1, visible=False)
 
     def __enter__(self) -> Self:
-        self.bars.start()
-        return self
+        return self  # the display starts with the shots: a run refused up front leaves no trace
 
     def __exit__(self, *exc) -> None:
-        self.bars.stop()
+        if self.bars.live.is_started:
+            self.bars.stop()
 
     def start(self, shots: int) -> None:
+        if not self.bars.live.is_started:
+            self.bars.start()
         self.bars.update(self.shots, total=shots, completed=0, visible=True)
 
     def shot(self, shot_id: str, done: int, note: str) -> None:

@@ -123,6 +123,8 @@ def _summary(report: Report) -> Table:
         table.add_row("new takes", f"{shot_id}: {takes} (not in the film until you `pick` one)")
     if report.checks:
         table.add_row("checks", checks_summary(report))
+    for note in report.set_aside:
+        table.add_row("[yellow]set aside[/]", note)
     if isinstance(report.film, Film):
         table.add_row("film", report.film.path)
     elif report.failed:

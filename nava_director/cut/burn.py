@@ -40,11 +40,13 @@ class Burner:
         self.stroke = max(1, height // 180)
 
     def _lines(self, draw, text: str, width: int) -> list[str]:
-        lines = [""]
-        for ch in text:
-            if draw.textlength(lines[-1] + ch, font=self.font) > width * 0.9 and lines[-1]:
-                lines.append("")
-            lines[-1] += ch
+        lines = []
+        for paragraph in text.split("\n"):  # a cue's own line breaks are kept
+            lines.append("")
+            for ch in paragraph:
+                if draw.textlength(lines[-1] + ch, font=self.font) > width * 0.9 and lines[-1]:
+                    lines.append("")
+                lines[-1] += ch
         return lines
 
     def __call__(self, frame: np.ndarray, seconds: float) -> np.ndarray:

@@ -147,6 +147,24 @@ def read_audio(path: str | os.PathLike, rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.concatenate(chunks, axis=1).astype(np.float32) if chunks else np.zeros((2, 0), np.float32)
 
 
+def aac_round_trip(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (float32 [2, N] at 48 kHz) as it decodes after the film's AAC encoding:
+    the encoder's overshoot is what a true-peak ceiling must also hold against."""
+    import io
+
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = add_audio_stream(container)
+        for packet in audio_packets(stream, audio):
+            container.mux(packet)
+    buffer.seek(0)
+    with av.open(buffer) as container:
+        chunks = [frame.to_ndarray() for frame in container.decode(audio=0)]
+    return np.concatenate(chunks, axis=1).astype(np.float32) if chunks else np.zeros((2, 0), np.float32)
+
+
 def read_clip(path: str | os.PathLike) -> Clip:
     """Decode a clip file: all frames (uint8 [T,H,W,3]) and its sound at 48 kHz, cut to the frames."""
     import av

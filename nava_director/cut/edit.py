@@ -129,17 +129,11 @@ def _join(prev_stop: int, shot: CutShot, fps: int) -> tuple[int, Join]:
     return start, Join(Span(picture_at, picture_at + blend), Span(sound_at, sound_at + blend))
 
 
-def plan_edit(shots: list[CutShot], fps: int) -> Edit:
-    """Lay the shots end to end with their joins; refuse overlaps that the clips cannot hold."""
+def _lay_out(shots: list[CutShot], fps: int) -> list[Placement]:
+    """The shots end to end with their joins, unchecked."""
     placements: list[Placement] = []
     for i, shot in enumerate(shots):
-        if shot.fps != fps:
-            raise InputError(
-                f"shot {shot.shot_id!r} was rendered at {shot.fps} fps, the others at {fps}",
-                hint="render every shot of a film at one rate",
-            )
         head = 1 if shot.continued and i > 0 else 0
-        length = shot.frames - head
         fade = to_frames(shot.transition_s, fps)
         if placements:
             start, join = _join(placements[-1].stop, shot, fps)
@@ -151,25 +145,47 @@ def plan_edit(shots: list[CutShot], fps: int) -> Edit:
                 shot=shot,
                 head=head,
                 start=start,
-                length=length,
+                length=shot.frames - head,
                 join_in=join,
                 join_out=None,
                 fade_in=fade if shot.transition == "fade-in" else 0,
                 fade_out=fade if shot.transition == "fade-out" else 0,
             )
         )
-    for placement in placements:
-        _check(placement)
-    return Edit(placements, fps)
+    return placements
 
 
-def _check(p: Placement) -> None:
-    """The frames a shot shares with its neighbours must not run into each other."""
-    shared_in = max(p.join_in.picture.stop, p.join_in.sound.stop) - p.start if p.join_in else 0
-    shared_out = p.stop - min(p.join_out.picture.start, p.join_out.sound.start) if p.join_out else 0
-    if p.length < 1 or shared_in + shared_out > p.length or p.fade_in + p.fade_out > len(p.picture):
-        raise InputError(
-            f"shot {p.shot.shot_id!r} ({p.length / p.shot.fps:.2f} s) is too short for its "
-            "transitions, J/L cuts and fades",
-            hint="shorten transition_s / audio_lead_s / audio_lag_s, or lengthen the shot",
-        )
+TOO_SHORT_FIX = "shorten transition_s / audio_lead_s / audio_lag_s, or lengthen the shot"
+
+
+def join_problems(shots: list[CutShot], fps: int) -> list[tuple[int, str, str]]:
+    """(index, what, fix) of every shot whose joins the cut cannot make: the one rule that
+    :func:`plan_edit` enforces and that `validate` reports at the storyboard's lines."""
+    both = [(i, f"shot {s.shot_id!r} has both audio_lead_s and audio_lag_s: its sound cannot start "
+                "before its picture and after it at once",
+             "keep one: audio_lead_s for a J cut, audio_lag_s for an L cut")
+            for i, s in enumerate(shots) if i > 0 and s.audio_lead_s > 0 and s.audio_lag_s > 0]
+    if both:
+        return both
+    problems = []
+    for i, p in enumerate(_lay_out(shots, fps)):
+        shared_in = max(p.join_in.picture.stop, p.join_in.sound.stop) - p.start if p.join_in else 0
+        shared_out = p.stop - min(p.join_out.picture.start, p.join_out.sound.start) if p.join_out else 0
+        if p.length < 1 or shared_in + shared_out > p.length or p.fade_in + p.fade_out > len(p.picture):
+            problems.append((i, f"shot {p.shot.shot_id!r} ({p.length / p.shot.fps:.2f} s) is too short for its "
+                                "transitions, J/L cuts and fades", TOO_SHORT_FIX))
+    return problems
+
+
+def plan_edit(shots: list[CutShot], fps: int) -> Edit:
+    """Lay the shots end to end with their joins; refuse overlaps that the clips cannot hold."""
+    for shot in shots:
+        if shot.fps != fps:
+            raise InputError(
+                f"shot {shot.shot_id!r} was rendered at {shot.fps} fps, the others at {fps}",
+                hint="render every shot of a film at one rate",
+            )
+    if problems := join_problems(shots, fps):
+        _, what, fix = problems[0]
+        raise InputError(what, hint=fix)
+    return Edit(_lay_out(shots, fps), fps)

@@ -21,6 +21,7 @@ from nava_director.project.files import atomic_path, write_text
 
 CUT_VERSION = 1  # bump when the cut's output changes for the same inputs
 FILM_RATES = (24, 25, 30)
+CEILING_DBTP = -1.0  # the film's true-peak ceiling, on the decoded AAC
 OUTPUTS = {"mp4": "film.mp4", "srt": "film.srt", "vtt": "film.vtt", "otio": "film.otio"}
 SIDECAR = "film.json"
 
@@ -53,10 +54,10 @@ def _file_hash(path: Path) -> str:
 
 
 def film_key(shots: list[CutShot], settings: CutSettings) -> str:
-    """The hash of every take file and every setting that shapes the film."""
-    parts = [
-        {**asdict(shot), "clip_path": str(shot.clip_path), "clip": _file_hash(Path(shot.clip_path))} for shot in shots
-    ]
+    """The hash of every take file and every setting that shapes the film: the takes' bytes,
+    never their paths (which name the project as the command was given it: ``./sb.nava``,
+    an absolute path, ``../sb.nava`` from another folder are one film)."""
+    parts = [{**asdict(shot), "clip_path": None, "clip": _file_hash(Path(shot.clip_path))} for shot in shots]
     blob = json.dumps({"v": CUT_VERSION, "shots": parts, "settings": asdict(settings)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -66,7 +67,11 @@ def _reusable(out_dir: Path, key: str) -> dict | None:
         sidecar = json.loads((out_dir / SIDECAR).read_text())
     except (OSError, ValueError):
         return None
-    if sidecar.get("key") != key or not all((out_dir / name).is_file() for name in OUTPUTS.values()):
+    sizes = sidecar.get("bytes") if isinstance(sidecar, dict) else None
+    if not isinstance(sizes, dict) or sidecar.get("key") != key or not all(
+        (out_dir / name).is_file() and (out_dir / name).stat().st_size == sizes.get(name)
+        for name in OUTPUTS.values()
+    ):  # a film file deleted, cut short or replaced since: cut again
         return None
     return sidecar
 
@@ -113,7 +118,8 @@ def cut_film(shots: list[CutShot], out_dir: Path, settings: CutSettings = CutSet
     frames, copied = _write_mp4(edit, cues, paths, settings)
     duration = frames / settings.fps
     sidecar = {"key": key, "duration_s": duration, "frames": frames, "fps": settings.fps}
-    write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied}, indent=2))
+    sizes = {name: (out_dir / name).stat().st_size for name in OUTPUTS.values()}
+    write_text(out_dir / SIDECAR, json.dumps({**sidecar, "stream_copied": copied, "bytes": sizes}, indent=2))
     return FilmResult(paths, duration, key, reused=False, stream_copied=copied)
 
 
@@ -128,7 +134,24 @@ def _sound(edit: Edit, frames: int, settings: CutSettings) -> np.ndarray:
         for p in edit.placements
     }
     sound = fit_length(mix(edit, pcm, SAMPLE_RATE), samples_for(frames, settings.fps))
-    return normalise(sound, SAMPLE_RATE, settings.loudness_lufs)
+    return _under_ceiling(sound, settings.loudness_lufs)
+
+
+def _under_ceiling(sound: np.ndarray, target_lufs: float, tries: int = 4) -> np.ndarray:
+    """The sound normalised to ``target_lufs`` with its true peak under CEILING_DBTP as it
+    decodes from the film's AAC: where the encoder overshoots, the limiter's ceiling is lowered
+    by the overshoot and the sound limited again (loudness kept; the ceiling wins over it)."""
+    from nava_director.cut.clipfile import SAMPLE_RATE, aac_round_trip
+    from nava_director.cut.loudness import normalise, true_peak_db
+
+    ceiling = CEILING_DBTP
+    for _ in range(tries):
+        out = normalise(sound, SAMPLE_RATE, target_lufs, ceiling)
+        over = true_peak_db(aac_round_trip(out)) - CEILING_DBTP
+        if over <= 0:
+            return out
+        ceiling -= over + 0.1
+    return out * np.float32(10 ** (-(over + 0.1) / 20))
 
 
 def _read_takes(edit: Edit) -> dict:

@@ -1,5 +1,12 @@
 """Subtitles from the dialogue: SRT, and WebVTT with ``<v Name>`` voice tags.
 
+A cue's text is normalised once (:func:`cue_text`): one cue per dialogue line, its own line
+breaks kept but never a blank line (which ends a cue in both formats). Each format then
+escapes what it would read as markup: WebVTT by its entities; SRT, which has none, by a
+word joiner (U+2060, invisible) after ``<``, ``{`` and ``\\`` and inside ``-->``, so that
+neither a player nor ffmpeg's SRT-to-mov_text conversion takes the text for a tag, an
+override, a line break or a timing line.
+
 Each line is timed inside its shot: the shot's lines share the time its sound is heard in
 the film, each in proportion to its spoken length (a CJK character or a word counts one).
 """
@@ -13,6 +20,9 @@ from html import escape
 from nava_director.cut.edit import Edit, Placement
 
 SPOKEN_UNIT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\W_]+")
+LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+WORD_JOINER = "\u2060"
+SRT_MARKUP = re.compile(r"([<{\\])")
 
 
 @dataclass(frozen=True)
@@ -28,8 +38,14 @@ def spoken_length(text: str) -> int:
     return max(1, len(SPOKEN_UNIT.findall(text)))
 
 
+def cue_text(text: str) -> str:
+    """A dialogue line as one cue's text: its lines stripped, blank ones dropped."""
+    lines = (line.strip() for line in LINE_BREAKS.split(text))
+    return "\n".join(line for line in lines if line)
+
+
 def shot_cues(p: Placement, fps: int) -> list[Cue]:
-    lines = [(speaker, text.strip()) for speaker, text in p.shot.dialogue if text.strip()]
+    lines = [(speaker, cue_text(text)) for speaker, text in p.shot.dialogue if cue_text(text)]
     if not lines:
         return []
     heard = p.sound
@@ -39,6 +55,7 @@ def shot_cues(p: Placement, fps: int) -> list[Cue]:
     for speaker, text in lines:
         begin = start + seconds * done / total
         done += spoken_length(text)
+        speaker = " ".join(cue_text(speaker).split()) if speaker else None
         cues.append(Cue(begin, start + seconds * done / total, text, speaker or None, p.shot.shot_id))
     return cues
 
@@ -52,9 +69,14 @@ def _clock(seconds: float, sep: str) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
 
 
+def srt_text(text: str) -> str:
+    return SRT_MARKUP.sub(r"\1" + WORD_JOINER, text).replace("-->", "--" + WORD_JOINER + ">")
+
+
 def to_srt(cues: list[Cue]) -> str:
     blocks = [
-        f"{i}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n{c.text}\n" for i, c in enumerate(cues, start=1)
+        f"{i}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n{srt_text(c.text)}\n"
+        for i, c in enumerate(cues, start=1)
     ]
     return "\n".join(blocks)
 

@@ -154,9 +154,11 @@ def speaker_cache() -> Path:
 @contextmanager
 def _engine_errors():
     """The engine's errors as the director's (same message and hint)."""
-    from engine.pipeline import EngineError
+    from engine.pipeline import EngineError, WeightsError
 
     try:
         yield
+    except WeightsError as error:  # the weights named are not complete or not NAVA's: the user's input
+        raise InputError(error.message, hint=error.hint) from error
     except EngineError as error:
         raise NavaError(error.message, hint=error.hint) from error

@@ -52,4 +52,5 @@ class Report(BaseModel):
     film: Film | FilmFailure | None = None  # None: not cut (a shot failed)
     ranks: dict[str, int] = Field(default_factory=dict)  # --gpus: shot -> the rank that led its render
     new_takes: dict[str, list[int]] = Field(default_factory=dict)  # --takes: shot -> the takes made, not in the film
+    set_aside: list[str] = Field(default_factory=list)  # damaged takes / manifest kept aside, and why
     checks: dict[str, ShotChecks] = Field(default_factory=dict)  # shot -> its film take's checks (measured ones)

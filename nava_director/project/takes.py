@@ -27,6 +27,7 @@ class Take:
     folder: Path
     last_frame_hash: str
     timings: dict[str, float]
+    frames: int | None = None  # as its meta.json says (None: a take from before it was recorded)
 
     @property
     def clip(self) -> Path:
@@ -39,6 +40,36 @@ class Take:
     @property
     def last_frame(self) -> Path:
         return self.folder / LAST_FRAME
+
+    def problem(self) -> str | None:
+        """Why the take cannot be used, from a cheap look (no decoding): its files are there and
+        not empty, its clip's container opens, and it holds the frames its meta.json says."""
+        for path in (self.clip, self.last_frame):
+            if not path.is_file():
+                return f"{path.name} is missing"
+            if path.stat().st_size == 0:
+                return f"{path.name} is empty"
+        import av
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(self.last_frame) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            return f"{LAST_FRAME} does not read ({error})"
+        try:
+            with av.open(str(self.clip)) as container:
+                if not container.streams.video:
+                    return f"{CLIP} has no picture"
+                stream = container.streams.video[0]
+                frames = stream.frames
+                if self.frames is not None and frames and frames != self.frames:
+                    return f"{CLIP} holds {frames} frames, its meta.json {self.frames}"
+                if not frames and stream.duration is None and container.duration is None:
+                    return f"{CLIP} has no length"
+        except (av.error.FFmpegError, OSError, ValueError, IndexError) as error:
+            return f"{CLIP} does not open ({error})"
+        return None
 
     def entry(self, root: Path) -> TakeEntry:
         files = {

@@ -117,10 +117,9 @@ def first_frame(job: ShotJob, upstream: Take | None) -> np.ndarray | None:
         return read_png(upstream.last_frame)
     if job.image is None:
         return None
-    from PIL import Image
+    from nava_director.storyboard.still import read_still
 
-    with Image.open(job.image) as image:
-        return np.asarray(image.convert("RGB"))
+    return read_still(job.image)
 
 
 def shot_request(

@@ -114,6 +114,14 @@ class _Loop:
         new = NewTake(job.shot, key.value, seed, clip, TakeMeta.of(key), rendered, self.inputs.crf)
         return self.writer.add_take(new)
 
+    def checked(self, takes: list[Take], entry: ShotEntry, chosen: Take | None, key: str, seed: int) -> Take | None:
+        """``chosen`` if it passes the cheap check of a take about to be used; else it is set
+        aside (dropped from ``takes``) and the choice made again, down to None (render it)."""
+        while chosen is not None and not self.inputs.project.usable(chosen):
+            takes.remove(chosen)
+            chosen = choose(takes, entry, key, seed)
+        return chosen
+
     def shot(self, job: ShotJob) -> None:
         """Bring one shot up to date (and make its new takes, if asked)."""
         report, options = self.outcome.report, self.inputs.options
@@ -123,7 +131,7 @@ class _Loop:
         caption, entry = self.inputs.captions[job.shot], self.inputs.manifest.shot(job.shot)
         takes = self.inputs.project.takes(job.shot)
         state = shot_state(job, caption, upstream, entry, takes, self.inputs.shape, self.inputs.characters)
-        key, chosen = state.key, state.chosen
+        key, chosen = state.key, self.checked(takes, entry, state.chosen, key=state.key.value, seed=job.seed)
         previous = {t.n: t for t in takes}.get(entry.chosen)
         rendered = False
         if options.selects(job):
@@ -133,7 +141,7 @@ class _Loop:
                 if not any(t.key == key.value and t.seed == seed for t in takes):
                     takes.append(self.render_take(job, caption, key, seed, upstream))
                     rendered = True
-            chosen = choose(takes, entry, key.value, job.seed)
+            chosen = self.checked(takes, entry, choose(takes, entry, key.value, job.seed), key.value, job.seed)
             made = [t.n for t in takes if t.n not in before and t is not chosen]
             if made:
                 report.new_takes[job.shot] = made

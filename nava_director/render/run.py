@@ -29,7 +29,9 @@ from nava_director.render.decide import speech
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.render.shape import shape_of, with_fixed_dit
 from nava_director.session import Session
-from nava_director.storyboard.model import RENDER_FPS
+from nava_director.storyboard.model import RENDER_FPS, SEED_MAX
+
+MAX_TAKES = 100  # new takes of one shot in one run
 
 
 def cut_shots(session: Session, clips: dict[str, Path] | None = None) -> list[CutShot]:
@@ -61,8 +63,12 @@ def check_options(session: Session, options: RenderOptions) -> None:
     """What the run is asked is possible: said before anything renders."""
     for shot_id in options.shots:
         session.known(shot_id)
-    if options.takes is not None and options.takes < 1:
-        raise InputError("--takes must be at least 1")
+    if options.takes is not None and not 1 <= options.takes <= MAX_TAKES:
+        raise InputError(f"--takes {options.takes} is out of range", hint=f"use 1 to {MAX_TAKES}")
+    last = (options.seed or 0) + (options.takes or 1) - 1
+    if options.seed is not None and not (0 <= options.seed and last <= SEED_MAX):
+        raise InputError(f"--seed {options.seed} is out of range",
+                         hint=f"use 0 to {SEED_MAX - (options.takes or 1) + 1}")
     if session.settings.checks:
         check_model_folder(session.settings.asr_model)
     if session.settings.retake and not session.settings.checks:
@@ -85,12 +91,18 @@ class Run:
         session, manifest = self.session, self.inputs.manifest
         manifest.shots.update(outcome.entries)
         session.project.save_manifest(manifest)
-        report = outcome.report.model_copy(update={"captions": self.captions})
+        report = outcome.report.model_copy(update={"captions": self.captions,
+                                                   "set_aside": list(session.project.notes)})
         if self.inputs.checker is not None:
             self.check(outcome, report)
         shots_done = time.perf_counter()
         try:
-            report.film = self.cut(outcome.chosen) if not report.failed else None
+            try:
+                report.film = self.cut(outcome.chosen) if not report.failed else None
+            except OSError as error:  # a full disk, a file-size limit, a folder gone read-only
+                raise NavaError(f"the cut could not write the film: {error.strerror or error}",
+                                hint="free some disk space (the takes are kept), then run the same command "
+                                     "again") from None
         except NavaError as error:  # the takes are kept; report.json still says what this run did
             report.film = FilmFailure(error=str(error))
             session.project.save_report(report)
@@ -161,6 +173,7 @@ def begin(session: Session, options: RenderOptions) -> Iterator[Run]:
     started = time.perf_counter()
     project = session.project
     with project.locked():
+        project.check_layout([job.shot for job in session.plan.jobs])
         project.clean()
         manifest = project.manifest()
         session = with_fixed_dit(session, manifest)

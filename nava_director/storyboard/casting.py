@@ -13,11 +13,12 @@ from pathlib import Path
 import soundfile as sf
 from pydantic import BaseModel, ConfigDict
 
+from engine.pipeline import voice_problem as speaker_model_problem
 from nava_director.storyboard.model import Character
-from nava_director.storyboard.yamldoc import YamlDoc
+from nava_director.storyboard.yamldoc import YamlDoc, missing_file
 
 VOICE_SECONDS = (1.0, 30.0)  # what the speaker embedder is given: long enough to hear, ≤ 30 s
-FIX_VOICE = "use a WAV of 1–30 s of clean speech, mono or stereo, any sample rate"
+FIX_VOICE = "use a WAV of 1–30 s of clean speech, mono or stereo, sampled at 8 kHz or more"
 
 
 class CastingFile(BaseModel):
@@ -29,7 +30,7 @@ class CastingFile(BaseModel):
 def voice_problem(path: Path, shown: str) -> tuple[str, str] | None:
     """(what, fix) when the voice at ``path`` cannot be used, else None."""
     if not path.is_file():
-        return f"voice file {shown} not found", "record or copy the WAV there, or fix the path"
+        return f"voice file {shown} {missing_file(path)}", "record or copy the WAV there, or fix the path"
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
@@ -42,6 +43,8 @@ def voice_problem(path: Path, shown: str) -> tuple[str, str] | None:
         return f"voice file {shown} is {seconds:.2f} s, shorter than {low:.0f} s", FIX_VOICE
     if seconds > high:
         return f"voice file {shown} is {seconds:.1f} s, longer than {high:.0f} s", FIX_VOICE
+    if problem := speaker_model_problem(audio.T, rate):  # the speaker model's own rule
+        return f"voice file {shown} {problem}", FIX_VOICE
     return None
 
 

@@ -16,7 +16,7 @@ from nava_director.errors import Diagnostic, StoryboardError
 from nava_director.storyboard import rules
 from nava_director.storyboard.casting import read_casting, resolve_characters
 from nava_director.storyboard.model import Character, Storyboard
-from nava_director.storyboard.yamldoc import YamlDoc, plain
+from nava_director.storyboard.yamldoc import YamlDoc, missing_file, plain
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _load_cast(doc: YamlDoc, base: Path) -> tuple[dict[str, Character], set[str]
     if isinstance(cast, str):
         path = base / Path(cast).expanduser()
         if not path.is_file():
-            doc.error(("cast",), f"casting file {path} not found", "fix the path; it is relative to the storyboard")
+            doc.error(("cast",), f"casting file {path} {missing_file(path)}", "fix the path; it is relative to the storyboard")
             return {}, None, []
         characters, cast_doc = read_casting(path)
         listed = cast_doc.root.get("characters") if cast_doc.ok else None
@@ -117,6 +117,8 @@ def load_storyboard(path: str | Path) -> LoadedStoryboard:
 
     schema = YamlDoc(doc.label, doc.root)
     model = schema.validate(Storyboard)
+    if model is not None and not any(d.severity == "error" for d in semantic + schema.diagnostics):
+        rules.joins(schema, model)  # needs every shot's numbers known good
     diagnostics = _ordered(semantic, schema.diagnostics, doc.label)
     if model is None or any(d.severity == "error" for d in diagnostics):
         raise StoryboardError(diagnostics)

@@ -21,6 +21,8 @@ ASPECT_SIZES: dict[str, tuple[int, int]] = {
 }
 RENDER_FPS = 24  # NAVA's own rate; 25 / 30 are retimed in the cut
 MAX_SECONDS = 10
+STEPS = (1, 1000)  # sampling steps a render may take
+SEED_MAX = 2**63 - 1  # the engine's generators take a signed 64-bit seed
 
 ShotSize = Literal[
     "extreme-wide", "wide", "full", "medium-wide", "medium", "medium-close-up",
@@ -55,8 +57,8 @@ class Format(_Strict):
 
 
 class Defaults(_Strict):
-    steps: int = Number(50, ge=1, le=1000)
-    seed: int = Number(0, ge=0)
+    steps: int = Number(50, ge=STEPS[0], le=STEPS[1])
+    seed: int = Number(0, ge=0, le=SEED_MAX)
     language: Literal["zh", "en"] = "zh"
 
 
@@ -98,12 +100,12 @@ class Shot(_Strict):
     dialogue: list[DialogueLine] = Field(default_factory=list)
     continue_from: Optional[str] = None
     image: Optional[Path] = None  # resolved against the storyboard by the loader
-    seed: Optional[int] = Number(None, ge=0)
+    seed: Optional[int] = Number(None, ge=0, le=SEED_MAX)
     # the cut (docs/architecture.md, "The cut"): the transition leading into this shot, J/L cuts
     transition: Transition = "cut"
-    transition_s: float = Number(0.5, ge=0)
-    audio_lead_s: float = Number(0.0, ge=0)
-    audio_lag_s: float = Number(0.0, ge=0)
+    transition_s: float = Number(0.5, ge=0, le=MAX_SECONDS)
+    audio_lead_s: float = Number(0.0, ge=0, le=MAX_SECONDS)
+    audio_lag_s: float = Number(0.0, ge=0, le=MAX_SECONDS)
 
     def spans(self) -> list[Span]:
         """Speech spans in caption order: those written in `action`, then each dialogue line."""

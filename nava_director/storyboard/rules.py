@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from nava_director.storyboard.model import MAX_SECONDS
+from nava_director.storyboard.model import MAX_SECONDS, RENDER_FPS, Storyboard
 from nava_director.storyboard.spans import find_spans, unbalanced
-from nava_director.storyboard.yamldoc import Loc, YamlDoc
+from nava_director.storyboard.yamldoc import Loc, YamlDoc, missing_file
 
 MIN_SECONDS = 1
 MAX_SPEAKERS = 2  # distinct voices per shot NAVA was trained with
@@ -26,6 +26,7 @@ SPEECH_FIELDS = ("action",)  # free text that may hold ~~spans~~ (dialogue lines
 TEXT_FIELDS = ("setting", "sound", "camera", "title", "name", "look")  # free text without speech
 SPAN_FIX = "close it: ~~words~~ or <S>words<E>"
 ID_RE = re.compile(r"[^\W_][\w.-]*")  # a shot id names its folder in the project: no "/" or ".."
+MAX_ID, MAX_ID_BYTES = 60, 200  # a folder name has 255 bytes; files inside add their own
 
 
 # -- walking the raw tree -------------------------------------------------------------------
@@ -79,6 +80,9 @@ def unique_ids(doc: YamlDoc) -> list[str]:
             if not ID_RE.fullmatch(ident) or ".." in ident:
                 doc.error((*loc, "id"), f"{kind} id {ident!r} is not a plain name",
                           "use letters, digits, '-' and '_' (it names a folder), e.g. reunion-2")
+            elif len(ident) > MAX_ID or len(ident.encode()) > MAX_ID_BYTES:
+                doc.error((*loc, "id"), f"{kind} id {ident[:20]!r}… is {len(ident)} characters long",
+                          f"use at most {MAX_ID} characters; it names a folder")
             elif ident in first:
                 (line, _), _ = doc.locate((*first[ident], "id"))
                 doc.error((*loc, "id"), f"{kind} id {ident!r} is already used on line {line}",
@@ -141,7 +145,7 @@ def continuations(doc: YamlDoc, shot_ids: list[str]) -> None:
 
 
 def images(doc: YamlDoc, base: Path) -> None:
-    from PIL import Image, UnidentifiedImageError
+    from nava_director.storyboard.still import FIX as STILL_FIX, still_problem, still_size
 
     for loc, shot in _shots(doc.root):
         image = shot.get("image")
@@ -149,17 +153,13 @@ def images(doc: YamlDoc, base: Path) -> None:
             continue
         path = base / Path(image).expanduser()
         if not path.is_file():
-            doc.error((*loc, "image"), f"image {path} not found", "fix the path; it is relative to the storyboard")
+            doc.error((*loc, "image"), f"image {path} {missing_file(path)}",
+                      "fix the path; it is relative to the storyboard")
             continue
-        try:
-            with Image.open(path) as im:
-                im.verify()
-            with Image.open(path) as im:
-                size = im.size
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            doc.error((*loc, "image"), f"{path} is not a readable image ({e})", "use a PNG or JPEG still")
+        if problem := still_problem(path):
+            doc.error((*loc, "image"), f"{path} {problem}", STILL_FIX)
             continue
-        crop = image_crop(size, _render_size(doc.root))
+        crop = image_crop(still_size(path), _render_size(doc.root))
         if crop is not None:
             doc.warn((*loc, "image"), crop, "crop the still to the storyboard's aspect yourself to choose the frame")
 
@@ -297,3 +297,28 @@ def speaking_rate(doc: YamlDoc) -> None:
             field = "dialogue" if "dialogue" in shot else "action"
             doc.warn((*loc, field), f"the speech of shot {shot.get('id')!r} takes about {needed:.1f} s "
                      f"to say, but the shot lasts {seconds:g} s", "lengthen the shot or shorten the lines", key=True)
+
+
+JOIN_FIELDS = ("transition_s", "audio_lead_s", "audio_lag_s", "transition")
+
+
+def joins(doc: YamlDoc, storyboard: Storyboard) -> None:
+    """Every shot's transitions, J/L cuts and fades fit it, by the cut's own rule
+    (:func:`~nava_director.cut.edit.join_problems`) on the lengths the shots will render.
+
+    Runs on the validated model (its numbers are known good). A problem is reported at the
+    shot's own join field, else at the next shot's (whose join eats into it), else at its
+    duration."""
+    from nava_director.cut.edit import CutShot, join_problems
+    from engine.lengths import frames_for_seconds as frames_for
+
+    shots = [shot for _, shot in storyboard.shots()]
+    cut = [CutShot(s.id, Path(), frames_for(s.duration), RENDER_FPS, continued=s.continue_from is not None,
+                   transition=s.transition, transition_s=s.transition_s, audio_lead_s=s.audio_lead_s,
+                   audio_lag_s=s.audio_lag_s) for s in shots]
+    locs = [loc for loc, _ in _shots(doc.root)]
+    raw = [shot for _, shot in _shots(doc.root)]
+    for i, what, fix in join_problems(cut, RENDER_FPS):
+        at = next(((locs[k], name) for k in (i, i + 1) if k < len(raw) for name in JOIN_FIELDS if name in raw[k]),
+                  (locs[i], "duration"))
+        doc.error((*at[0], at[1]), what, fix)

@@ -9,6 +9,7 @@ The round-trip loader is safe: it builds only plain data, never objects a tag na
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -18,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.comments import TaggedScalar
+from ruamel.yaml.reader import ReaderError
 
 from nava_director.errors import Diagnostic, InputError
 
@@ -39,6 +42,8 @@ def plain(node: Any) -> Any:
         return {str(k) if not isinstance(k, (int, float, bool)) else k: plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [plain(v) for v in node]
+    if isinstance(node, TaggedScalar):  # `!!str 5`, the one tag :func:`screen` lets through
+        return str(node.value)
     for kind in (bool, int, float, str):
         if isinstance(node, kind):
             return kind(node)
@@ -55,14 +60,31 @@ class YamlDoc:
     def read(cls, path: Path) -> "YamlDoc":
         """Parse ``path``; a syntax error becomes a diagnostic and an empty document."""
         label = str(path)
+        if path.exists() and not path.is_file():  # a FIFO or /dev/zero would be read forever
+            raise InputError(f"{label}: {missing_file(path)}", hint="name the storyboard's YAML file")
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{label}: {path.stat().st_size / 1e6:.0f} MB is too large for a storyboard",
+                             hint=f"a storyboard is a text file of at most {MAX_BYTES // 1_000_000} MB")
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(f"{label}: no such file", hint="check the path") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{label}: cannot read: {e}", hint="save it as UTF-8 text") from None
+        except UnicodeDecodeError as e:
+            line, col = e.object[: e.start].count(b"\n") + 1, e.start - (e.object.rfind(b"\n", 0, e.start) + 1) + 1
+            raise InputError(f"{label}:{line}:{col}: not UTF-8 text (byte {e.object[e.start]:#04x})",
+                             hint="save it as UTF-8 text") from None
+        except OSError as e:
+            raise InputError(f"{label}: cannot read: {e.strerror or e}", hint="check the path") from None
         try:
+            refused = screen(text)
+            if refused:
+                return cls(label, None, [Diagnostic(label, *refused)])
             root = YAML(typ="rt").load(text)
+        except ReaderError as e:  # a control character or NUL: ruamel gives its offset only
+            line, col = _line_col(text, e.position)
+            return cls(label, None, [Diagnostic(
+                label, line, col, "yaml", f"control character U+{e.character:04X} in the file",
+                "delete it; it was probably pasted in with the text")])
         except MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             problem = (e.problem or str(e)).strip()
@@ -127,6 +149,64 @@ class YamlDoc:
 
     def warn(self, loc: Loc, what: str, fix: str | None = None, *, key: bool = False) -> None:
         self.diagnostics.append(self.diagnostic(loc, what, fix, key=key, severity="warning"))
+
+
+# -- what is refused before the tree is built ------------------------------------------------
+
+MAX_BYTES = 10_000_000  # a storyboard of 10 MB is far beyond any film
+MAX_DEPTH = 64  # mappings and lists inside each other; a storyboard needs about 8
+ALIAS_BUDGET = 10_000  # nodes that aliases may repeat in all; a billion-laughs file needs millions
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_PLAIN_TAGS = ("tag:yaml.org,2002:str",)  # `!!str 5` is quoting; every other tag is refused
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
+def screen(text: str) -> tuple[int, int, str, str, str] | None:
+    """(line, col, where, what, fix) of the first thing refused in ``text``, read as events
+    before any tree is built: nesting deeper than :data:`MAX_DEPTH`, aliases that repeat more
+    than :data:`ALIAS_BUDGET` nodes in all, a tag such as ``!include``, a control character
+    inside a quoted text (``"\\0"``). Syntax errors raise as ruamel raises them."""
+    sizes: dict[str, int] = {}  # anchor -> nodes under it, aliases counted expanded
+    stack: list[list] = []  # open collections: [anchor, nodes so far]
+    repeated = 0
+    for event in YAML(typ="rt").parse(text):
+        kind = type(event).__name__
+        mark = event.start_mark
+        at = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        tag = getattr(event, "tag", None)
+        if tag is not None and str(tag) not in _PLAIN_TAGS and kind != "AliasEvent":
+            return (*at, "yaml", f"the tag {tag} is not supported",
+                    "write the value itself; a storyboard cannot include other files")
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_DEPTH:
+                return (*at, "yaml", f"nested more than {MAX_DEPTH} levels deep", "flatten the document")
+            continue
+        if kind in ("MappingEndEvent", "SequenceEndEvent"):
+            anchor, size = stack.pop()
+        elif kind == "ScalarEvent":
+            bad = _CONTROL.search(event.value)
+            if bad:
+                return (*at, "yaml", f"control character U+{ord(bad.group()):04X} in {event.value[:30]!r}",
+                        "delete it; only line breaks and tabs may appear in text")
+            anchor, size = event.anchor, 1
+        elif kind == "AliasEvent":
+            anchor, size = None, sizes.get(event.anchor, 1)
+            repeated += size
+            if repeated > ALIAS_BUDGET:
+                return (*at, "yaml", f"aliases (*{event.anchor}) repeat more than {ALIAS_BUDGET} values",
+                        "write the values out, or use fewer aliases")
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if stack:
+            stack[-1][1] += size
+    return None
 
 
 # -- pydantic's errors, said as a storyboard author would want to read them ----------------
@@ -200,3 +280,10 @@ def explain(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
             return f"expected text or a mapping, got {value!r}", f"write free text, or `key: value` lines ({keys})"
         return f"expected a mapping, got {value!r}", f"write `key: value` lines ({keys})"
     return error["msg"], None
+
+
+def missing_file(path: Path) -> str:
+    """Why a file a storyboard names is not there to read: completes "image X ..."."""
+    if not path.exists():
+        return "not found"
+    return "is a folder, not a file" if path.is_dir() else "is not a regular file"

@@ -198,3 +198,11 @@ def test_a_no_change_run_of_50_shots_stays_under_2_s(tmp_path):
     assert report.rendered == [] and report.film.cut is False
     print(f"no-change run of 50 shots: {took:.2f} s")
     assert took < 2.0, took
+
+
+def test_a_damaged_take_cannot_be_picked(rendered, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    sb = copy_of(rendered, tmp_path)
+    (_take(tmp_path, "a") / "clip.mp4").write_bytes(b"x")
+    result = CliRunner().invoke(app, ["pick", str(sb), "a", "1"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: take 1 of shot 'a' is damaged: clip.mp4 ")

@@ -77,6 +77,9 @@ def pick(session: Session, shot_id: str, n: int, lock: bool = False) -> Take:
                 f"shot {shot_id!r} has no take {n}",
                 hint=f"its takes: {', '.join(map(str, takes)) or 'none yet'} (see `nava-director takes`)",
             )
+        if problem := takes[n].problem():
+            raise InputError(f"take {n} of shot {shot_id!r} is damaged: {problem}",
+                             hint="pick another take; the next render sets this one aside and renders the shot again")
         if not lock:
             (state,) = status(session, shot_id)
             if state.key is None or state.key.value != takes[n].key:

@@ -43,6 +43,9 @@ class RangeHandler(BaseHTTPRequestHandler):
     requests: list = []
 
     def do_GET(self):  # noqa: N802
+        if self.path.endswith("/missing.pt"):
+            self.send_error(404)
+            return
         start = 0
         if "Range" in self.headers:
             start = int(self.headers["Range"].split("=")[1].split("-")[0])
@@ -77,6 +80,8 @@ def test_a_partial_download_resumes_where_it_stopped(server, tmp_path):
     assert seen[-1] == (len(RangeHandler.payload), len(RangeHandler.payload))
     fetch_file(server, target)  # complete: left alone, nothing asked
     assert RangeHandler.requests == [300_000]
+    with pytest.raises(InputError, match=r"refused the download \(HTTP 404\)"):
+        fetch_file(server.replace("M.pt", "missing.pt"), tmp_path / "missing.pt")
 
 
 def _closed_port() -> int:

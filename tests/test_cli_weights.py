@@ -163,3 +163,22 @@ def test_the_weights_settings_are_checked_where_they_are_set(tmp_path):
     (tmp_path / "nava.toml").write_text('dit = "int4"\n')
     with pytest.raises(InputError, match="dit 'int4' is not one of auto, bf16, fp8"):
         load_settings(tmp_path / "sb.yaml", env={}, user_config=tmp_path / "none.toml")
+
+
+def test_the_check_runs_once_per_fingerprint(weights, tmp_path, monkeypatch):
+    import engine.weights_check
+    from nava_director.engines.nava import NavaEngine
+
+    monkeypatch.setenv("TORCH_HOME", str(weights.parent / "torch"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = []
+    real = engine.weights_check.check
+    monkeypatch.setattr(engine.weights_check, "check", lambda *a, **k: calls.append(a) or real(*a, **k))
+    NavaEngine(weights).check_weights()
+    NavaEngine(weights).check_weights()  # another run, same files: the marker says it passed
+    assert len(calls) == 1
+    with (weights / "NAVA.safetensors").open("r+b") as f:  # a changed weight: a new fingerprint, checked again
+        f.seek(100_000)  # past the header, within the fingerprint's first MiB
+        f.write(b"\x00\x01")
+    NavaEngine(weights).check_weights()
+    assert len(calls) == 2

@@ -35,11 +35,17 @@ def test_one_dit_file_is_fetched_with_the_components():
     assert fetched(True) == common | {"NAVA_fp8.safetensors"}
 
 
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+
+
 class RangeHandler(BaseHTTPRequestHandler):
-    payload = bytes(range(256)) * 4096  # 1 MiB
+    payload = PAYLOAD
     requests: list = []
 
     def do_GET(self):  # noqa: N802
+        if self.path.endswith("/missing.pt"):
+            self.send_error(404)
+            return
         start = 0
         if "Range" in self.headers:
             start = int(self.headers["Range"].split("=")[1].split("-")[0])
@@ -59,7 +65,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    RangeHandler.requests = []
+    RangeHandler.requests, RangeHandler.payload = [], PAYLOAD
     yield f"http://127.0.0.1:{httpd.server_address[1]}/M.pt"
     httpd.shutdown()
 
@@ -74,6 +80,8 @@ def test_a_partial_download_resumes_where_it_stopped(server, tmp_path):
     assert seen[-1] == (len(RangeHandler.payload), len(RangeHandler.payload))
     fetch_file(server, target)  # complete: left alone, nothing asked
     assert RangeHandler.requests == [300_000]
+    with pytest.raises(InputError, match=r"refused the download \(HTTP 404\)"):
+        fetch_file(server.replace("M.pt", "missing.pt"), tmp_path / "missing.pt")
 
 
 def _closed_port() -> int:
@@ -91,3 +99,40 @@ def test_an_unreachable_hub_is_one_input_error(tmp_path):
     assert "\n" not in caught.value.message and "resumes" in caught.value.hint
     with pytest.raises(InputError, match="is not reachable"):
         fetch_file(f"http://127.0.0.1:{port}/M.pt", tmp_path / "M.pt")
+
+
+def test_download_lands_the_release_layout_and_checks_it(tmp_path, monkeypatch, server):
+    """The hub's part stood in for (its protocol is huggingface_hub's to test): it is asked for
+    the patterns and writes the release layout into the folder; ReDimNet comes over HTTP
+    (the range server standing in for GitHub); the report checks what landed."""
+    import fnmatch
+    import shutil
+
+    import huggingface_hub
+
+    from engine.make_tiny_weights import make_tiny_weights
+
+    release = make_tiny_weights(tmp_path / "hub-repo", fp8=True, hub_dir=tmp_path / "elsewhere")
+    speaker = (tmp_path / "elsewhere" / "M-vb2+vox2+cnc-ft_mix.pt").read_bytes()
+    RangeHandler.payload = speaker
+    asked = {}
+
+    def snapshot(repo_id, *, local_dir, allow_patterns, endpoint, **kwargs):
+        asked.update(repo_id=repo_id, endpoint=endpoint, patterns=allow_patterns)
+        for file in release.rglob("*"):
+            name = file.relative_to(release).as_posix()
+            if file.is_file() and any(fnmatch.fnmatch(name, p) for p in allow_patterns):
+                (local_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(file, local_dir / name)
+        return str(local_dir)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    target = tmp_path / "W"
+    report = download(target, fp8=True, endpoint="http://hub.invalid", redimnet=server)
+    assert asked["repo_id"] == "ernie-research/NAVA" and asked["endpoint"] == "http://hub.invalid"
+    assert report.ok, report.problems()
+    assert (target / "NAVA_fp8.safetensors").is_file() and not (target / "NAVA.safetensors").exists()
+    assert (target / "params" / "LTX2" / "ltx-2.3-22b-dev_audio_vae.safetensors").is_file()
+    assert (target / "M-vb2+vox2+cnc-ft_mix.pt").read_bytes() == speaker
+    assert report.rows[0].path.endswith("NAVA_fp8.safetensors") and not (tmp_path / "torch").exists()

@@ -32,7 +32,7 @@ from nava_director.project.report import Report
 from nava_director.project.takes import NewTake, Take
 from nava_director.render.jobs import JobsOutcome, RenderOptions, RunInputs, run_jobs
 from nava_director.render.run import begin
-from nava_director.render.shape import shape_of
+from nava_director.render.shape import shape_of, with_fixed_dit
 from nava_director.session import Session
 from nava_director.storyboard.chains import assign
 from nava_director.storyboard.plan import RenderPlan
@@ -209,6 +209,8 @@ class Ranks:
         import torch
         import torch.distributed as dist
 
+        # every rank's engine renders with the project's DiT file (the one its keys name)
+        session = with_fixed_dit(session, session.project.manifest())
         self.session, self.options = session, options
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))

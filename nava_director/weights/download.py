@@ -88,17 +88,23 @@ def _snapshot(folder: Path, repo_id: str, fp8: bool, endpoint: str) -> None:
 
 
 def _unreachable(exc: Exception, what: str, folder: Path) -> NavaError:
+    """One line for what went wrong talking to ``what``, with what to do."""
     import httpx
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    if isinstance(exc, GatedRepoError):
+        return InputError(f"{what} is gated", hint="accept its terms on the model page, then log in: hf auth login")
     if isinstance(exc, RepositoryNotFoundError):
-        return InputError(f"{what}: no such repository", hint="check the weights_repo setting")
-    if isinstance(exc, (httpx.TransportError, LocalEntryNotFoundError, OSError, HfHubHTTPError)):
+        return InputError(f"{what}: no such repository (or it is private)", hint="check the weights_repo setting")
+    if isinstance(exc, (httpx.TransportError, LocalEntryNotFoundError, OSError)):
         return InputError(
             f"{what} is not reachable ({type(exc).__name__})",
             hint=f"connect to the internet (or set HF_ENDPOINT to a mirror) and run it again: it resumes; "
             f"or download on another machine and copy the folder to {folder}",
         )
+    if isinstance(exc, (HfHubHTTPError, httpx.HTTPStatusError)):
+        status = getattr(getattr(exc, "response", None), "status_code", "?")
+        return InputError(f"{what} refused the download (HTTP {status})", hint="run it again later: it resumes")
     return NavaError(f"downloading from {what} failed: {exc}", exit_code=2)
 
 

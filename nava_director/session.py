@@ -94,11 +94,19 @@ class Session:
         return create_engine(name, settings.weights, **options)
 
     def captions(self, manifest: Manifest, cached_only: bool = False) -> dict[str, CaptionResult]:
-        """Every shot's caption (``cached_only``: ask no LLM; the shots not cached are left out)."""
+        """Every shot's caption (``cached_only``: ask no LLM; the shots not cached are left out).
+        Captions are cached in the project folder, which is claimed for it (project/folder.py):
+        a folder that is not a project gets no cache rather than a ``captions/`` of ours."""
+        cache_dir: Path | None = self.project.root / "captions"
+        if not cached_only:
+            try:
+                self.project.claim()
+            except InputError:
+                cache_dir = None  # said by `render`, which writes there; `captions` only prints
         return write_captions(
             self.loaded,
             settings=self.settings,
-            cache_dir=self.project.root / "captions",
+            cache_dir=cache_dir,
             recorded_writer=manifest.writer,
             recorded_model=manifest.caption_model,
             cached_only=cached_only,

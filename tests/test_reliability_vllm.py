@@ -97,3 +97,22 @@ def test_the_command_says_it_in_one_line(url, tmp_path):
     done = cli("captions", str(sb), "--rewriter", "vllm", "--vllm-url", url, "--vllm-model", "m", check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 2, done.stderr
     assert done.stderr.splitlines()[0].startswith(f"error: the server at {url} answered with something")
+
+
+def test_the_caption_cache_claims_the_project_or_stays_out_of_a_foreign_folder(url, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nava_director.cli import app
+    from nava_director.project.folder import Project
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    BODY["now"] = NO_CAPTION["no choices"]  # a fallback caption: cached too
+    sb = make_storyboard(tmp_path)
+    flags = ["--rewriter", "vllm", "--vllm-url", url, "--vllm-model", "m"]
+    assert CliRunner().invoke(app, ["captions", str(sb), *flags]).exit_code == 0
+    assert Project(tmp_path / "sb.nava").is_project() and any((tmp_path / "sb.nava" / "captions").iterdir())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert CliRunner().invoke(app, ["captions", str(sb), *flags, "--out", str(mine)]).exit_code == 0
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -39,6 +39,7 @@ TAKE_DIR = re.compile(r"^take-(\d{3,})$")
 TAKE_NUMBER = re.compile(r"^take-(\d{3,})(?:\.damaged(?:-\d+)?)?$")  # set-aside takes keep their number
 FILES = ("manifest.json", "report.json", "film.mp4", "film.srt", "film.vtt", "film.otio", "film.json")
 MARKER = ".nava-project"  # a project folder holds it: nava-director writes and cleans only there
+STARTED = {"captions", ".lock"}  # all a project begun before the marker may hold (a `captions` run)
 MARKER_TEXT = "This folder is a nava-director project: render writes and cleans up in it.\n"
 PARTIAL_PLACES = tuple(f"{folder}{PARTIAL}" for folder in ("", "captions/", "shots/*/", "shots/*/take-*/"))
 
@@ -99,7 +100,7 @@ class Project:
                 if not self.marker_path.is_file():
                     write_text(self.marker_path, MARKER_TEXT)
                 return
-            if self.root.is_dir() and any(self.root.iterdir()):
+            if self.root.is_dir() and any(entry.name not in STARTED for entry in self.root.iterdir()):
                 raise InputError(
                     f"{self.root} is not empty and is not a nava-director project: it is left alone",
                     hint="render into a new or empty folder (--out NEW_FOLDER)",

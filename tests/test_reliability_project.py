@@ -146,6 +146,8 @@ def test_a_damaged_take_is_set_aside_and_rendered_again(rendered, tmp_path, dama
     assert report.film is not None and Path(report.film.path).is_file()
     again = render(director(sb))
     assert again.rendered == [] and again.set_aside == []
+    (take.with_name("take-001.damaged") / "meta.json").unlink(missing_ok=True)  # what is set aside stays
+    assert render(director(sb)).rendered == [] and take.with_name("take-001.damaged").is_dir()
 
 
 @pytest.mark.parametrize("text", [

@@ -173,7 +173,7 @@ class Project:
                 partial.unlink(missing_ok=True)
                 removed.append(partial)
         for folder in self.root.glob("shots/*/take-*"):
-            if folder.is_dir() and not (folder / META).is_file():
+            if TAKE_DIR.match(folder.name) and folder.is_dir() and not (folder / META).is_file():
                 shutil.rmtree(folder)
                 removed.append(folder)
         return removed

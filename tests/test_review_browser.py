@@ -32,8 +32,9 @@ pytestmark = pytest.mark.slow
 
 
 def demo_director(out: Path) -> Session:
-    """The demo opened as `render storyboards/demo.yaml --engine animatic --out OUT` opens it."""
-    args = ProjectArgs(DEMO, engine="animatic", out=out, rewriter="template")
+    """The demo opened as `render storyboards/demo.yaml --engine animatic --no-check --out OUT` opens
+    it (the page's checks are the ones this test writes into a take's meta.json)."""
+    args = ProjectArgs(DEMO, engine="animatic", out=out, rewriter="template", checks=False)
     return open_project(args, env={}, user_config=out.parent / "no-user-config.toml")
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from bench.load import CACHE, DiskSpaceError, _status_kib, model_shapes, read_once
+from bench.load import CACHE, DiskSpaceError, status_kib, model_shapes, read_once
 from engine.config import ModelConfig
-from engine.fp8 import FP8, SAFETENSORS_NAMES, fp8_keys
+from engine.fp8 import FP8, fp8_keys, safetensors_prefix
 
 FP8_NAN_FREE = 0x7E  # e4m3fn bytes 0x7F and 0xFF are NaN: random bytes stay below
 
@@ -37,15 +37,8 @@ FP8_NAN_FREE = 0x7E  # e4m3fn bytes 0x7F and 0xFF are NaN: random bytes stay bel
 def write_random_fp8_checkpoint(path: Path, config: ModelConfig) -> Path:
     shapes = {f"backbone.{k}": s for k, s in model_shapes(config).items()}
     layout = fp8_keys(shapes)
-    header: dict = {"__metadata__": {"format": "pt"}}
-    at = 0
-    for key, (shape, dtype) in layout.items():
-        size = torch.Size(shape).numel() * torch.empty((), dtype=dtype).element_size()
-        header[key] = {"dtype": SAFETENSORS_NAMES[dtype], "shape": list(shape), "data_offsets": [at, at + size]}
-        at += size
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    encoded += b" " * (-len(encoded) % 8)
-    total = 8 + len(encoded) + at
+    prefix, data = safetensors_prefix(layout)
+    total = len(prefix) + data
     if path.is_file() and path.stat().st_size == total:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +47,7 @@ def write_random_fp8_checkpoint(path: Path, config: ModelConfig) -> Path:
     generator = torch.Generator().manual_seed(0)
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as f:
-        f.write(len(encoded).to_bytes(8, "little") + encoded)
+        f.write(prefix)
         for shape, dtype in layout.values():
             if dtype == FP8:
                 tensor = torch.randint(0, FP8_NAN_FREE, shape, dtype=torch.uint8, generator=generator)
@@ -71,7 +64,7 @@ def _load_child(path: str, config_json: str) -> None:
     from engine.weights import load_wan_av
 
     config = ModelConfig.from_dict(json.loads(config_json))
-    before = _status_kib("VmRSS") * 1024
+    before = status_kib("VmRSS") * 1024
     started = time.perf_counter()
     model = load_wan_av(path, config, dtype=torch.bfloat16)
     load_s = time.perf_counter() - started
@@ -81,7 +74,7 @@ def _load_child(path: str, config_json: str) -> None:
     fp8 = sum(1 for t in tensors if t.dtype == FP8)
     print(json.dumps({"load_s": load_s, "fp8_tensors": fp8, "rss_before_bytes": before,
                       "tensor_bytes": sum(t.numel() * t.element_size() for t in tensors),
-                      "peak_rss_bytes": _status_kib("VmHWM") * 1024}))  # fmt: skip
+                      "peak_rss_bytes": status_kib("VmHWM") * 1024}))  # fmt: skip
 
 
 def load(config: ModelConfig | None = None) -> dict:

@@ -119,7 +119,7 @@ def measure_in_fresh_process(path: Path, config: ModelConfig) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _status_kib(field: str) -> int:
+def status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -130,11 +130,11 @@ def _child(path: str, config_json: str) -> None:
     from engine.weights import load_wan_av
 
     config = ModelConfig.from_dict(json.loads(config_json))
-    before = _status_kib("VmRSS") * 1024
+    before = status_kib("VmRSS") * 1024
     started = time.perf_counter()
     model = load_wan_av(path, config, dtype=torch.bfloat16)
     load_s = time.perf_counter() - started
-    peak_after_load = _status_kib("VmHWM") * 1024
+    peak_after_load = status_kib("VmHWM") * 1024
     tensors = list(model.state_dict().values())
     started = time.perf_counter()
     for tensor in tensors:  # what a first forward does: every weight is read once
@@ -148,7 +148,7 @@ def _child(path: str, config_json: str) -> None:
                 "tensor_bytes": sum(t.numel() * t.element_size() for t in tensors),
                 "rss_before_bytes": before,
                 "peak_rss_after_load_bytes": peak_after_load,
-                "peak_rss_bytes": _status_kib("VmHWM") * 1024,
+                "peak_rss_bytes": status_kib("VmHWM") * 1024,
             }
         )
     )

@@ -46,18 +46,21 @@ def is_quantized(key: str, shape: tuple[int, ...]) -> bool:
 def quantize(weight: torch.Tensor, block: int = 1 << 22) -> tuple[torch.Tensor, torch.Tensor]:
     """``[out, in]`` -> (float8_e4m3fn weight, bf16 scale ``[out]``), per output row, symmetric.
 
-    The rows are done ``block`` elements at a time (each row on its own either way), so the
-    fp32 temporaries stay small next to the weight itself.
+    The rows are done ``block`` elements at a time (each row on its own either way) in one
+    fp32 buffer reused for every block, so the temporaries stay small next to the weight and
+    no allocation is made per block (many short-lived ones grow the heap unpredictably).
     """
     weight = weight.detach()
-    rows = max(1, block // max(1, weight.shape[1]))
+    rows = max(1, min(weight.shape[0], block // max(1, weight.shape[1])))
     out = torch.empty(weight.shape, dtype=FP8, device=weight.device)
     scale = torch.empty(weight.shape[0], dtype=torch.float32, device=weight.device)
+    buffer = torch.empty((rows, weight.shape[1]), dtype=torch.float32, device=weight.device)
     for start in range(0, weight.shape[0], rows):
-        w = weight[start : start + rows].to(torch.float32, copy=True)
-        s = w.abs().amax(dim=1).clamp_(min=1e-12).div_(FP8_MAX)
-        out[start : start + rows] = w.div_(s[:, None]).clamp_(-FP8_MAX, FP8_MAX).to(FP8)
-        scale[start : start + rows] = s
+        n = min(rows, weight.shape[0] - start)
+        w = buffer[:n].copy_(weight[start : start + n])
+        low, high = torch.aminmax(w, dim=1)  # the row's largest magnitude, without an |w| copy
+        s = torch.maximum(low.neg_(), high, out=scale[start : start + n]).clamp_(min=1e-12).div_(FP8_MAX)
+        out[start : start + n].copy_(w.div_(s[:, None]).clamp_(-FP8_MAX, FP8_MAX))
     return out, scale.to(SCALE_DTYPE)
 
 
@@ -130,6 +133,21 @@ def fp8_keys(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[tuple[int, .
     return out
 
 
+def safetensors_prefix(layout: dict[str, tuple[tuple[int, ...], torch.dtype]], metadata: dict | None = None
+                       ) -> tuple[bytes, int]:
+    """The bytes a safetensors file of ``layout`` (key -> shape, dtype, in file order) starts
+    with (length and JSON header, padded to 8), and the bytes of tensor data that follow."""
+    header: dict[str, dict] = {"__metadata__": {**(metadata or {}), "format": "pt"}}
+    at = 0
+    for key, (shape, dtype) in layout.items():
+        size = torch.Size(shape).numel() * torch.empty((), dtype=dtype).element_size()
+        header[key] = {"dtype": SAFETENSORS_NAMES[dtype], "shape": list(shape), "data_offsets": [at, at + size]}
+        at += size
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    return struct.pack("<Q", len(encoded)) + encoded, at
+
+
 def quantize_file(
     source: str | Path,
     target: str | Path,
@@ -150,17 +168,10 @@ def quantize_file(
     if not all(d.startswith(("F", "BF")) for d in dtypes.values()):
         raise WeightsError(f"{source} holds non-float tensors: it is not a NAVA DiT checkpoint")
     layout = fp8_keys(shapes)
-    header: dict[str, dict] = {"__metadata__": {**metadata, "format": "pt"}}
-    at = 0
-    for key, (shape, dtype) in layout.items():
-        size = torch.Size(shape).numel() * torch.empty((), dtype=dtype).element_size()
-        header[key] = {"dtype": SAFETENSORS_NAMES[dtype], "shape": list(shape), "data_offsets": [at, at + size]}
-        at += size
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    encoded += b" " * (-len(encoded) % 8)
+    header, _ = safetensors_prefix(layout, metadata)
     partial = target.with_name(target.name + ".partial")
     with partial.open("wb") as f:
-        f.write(struct.pack("<Q", len(encoded)) + encoded)
+        f.write(header)
         for done, (key, shape) in enumerate(shapes.items(), 1):
             tensor = read(key)
             if is_quantized(key, shape):

@@ -16,6 +16,17 @@ def shared_fixtures() -> Path:
     return SHARED_FIXTURES
 
 
+@pytest.fixture(scope="session")
+def tiny_release(tmp_path_factory) -> Path:
+    """The tiny engine in the release layout (``W/``), both DiT files, ReDimNet in a torch.hub
+    cache (``torch/hub/checkpoints``); made once: tests copy it before they change it."""
+    from engine.make_tiny_weights import make_tiny_weights
+
+    root = tmp_path_factory.mktemp("release")
+    make_tiny_weights(root / "W", fp8=True, hub_dir=root / "torch" / "hub" / "checkpoints")
+    return root
+
+
 # -- one vLLM server with the tiny Qwen3 for the whole session (captions and `write`) --------
 
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"

@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.make_tiny_weights import make_tiny_weights
 from tests.storyboard_helpers import ROOT
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    root = tmp_path_factory.mktemp("release")
-    make_tiny_weights(root / "W", fp8=True, hub_dir=root / "torch" / "hub" / "checkpoints")
-    return root
-
-
 @pytest.fixture
-def weights(release, tmp_path):
-    shutil.copytree(release, tmp_path / "copy")
+def weights(tiny_release, tmp_path):
+    shutil.copytree(tiny_release, tmp_path / "copy")
     return tmp_path / "copy" / "W"
 
 

@@ -9,22 +9,13 @@ import zipfile
 
 import pytest
 
-from engine.make_tiny_weights import make_tiny_weights
 from engine.weights_check import check
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    """The tiny engine in the release layout, both DiT files, ReDimNet in a torch.hub cache."""
-    root = tmp_path_factory.mktemp("release")
-    make_tiny_weights(root / "W", fp8=True, hub_dir=root / "torch" / "hub" / "checkpoints")
-    return root
-
-
 @pytest.fixture
-def weights(release, tmp_path, monkeypatch):
-    """A copy to break, with TORCH_HOME pointing at its hub cache."""
-    shutil.copytree(release, tmp_path / "copy")
+def weights(tiny_release, tmp_path, monkeypatch):
+    """A copy of the tiny release (conftest) to break, with TORCH_HOME pointing at its hub cache."""
+    shutil.copytree(tiny_release, tmp_path / "copy")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "copy" / "torch"))
     return tmp_path / "copy" / "W"
 

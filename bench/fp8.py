@@ -17,17 +17,14 @@ interleaved rounds) and the outputs' difference.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-from bench.load import CACHE, DiskSpaceError, status_kib, model_shapes, read_once
+from bench.load import CACHE, DiskSpaceError, measure_in_fresh_process, model_shapes, read_once
 from engine.config import ModelConfig
 from engine.fp8 import FP8, fp8_keys, safetensors_prefix
 
@@ -60,23 +57,6 @@ def write_random_fp8_checkpoint(path: Path, config: ModelConfig) -> Path:
     return path
 
 
-def _load_child(path: str, config_json: str) -> None:
-    from engine.weights import load_wan_av
-
-    config = ModelConfig.from_dict(json.loads(config_json))
-    before = status_kib("VmRSS") * 1024
-    started = time.perf_counter()
-    model = load_wan_av(path, config, dtype=torch.bfloat16)
-    load_s = time.perf_counter() - started
-    tensors = list(model.state_dict().values())
-    for tensor in tensors:
-        tensor.view(torch.uint8).max()
-    fp8 = sum(1 for t in tensors if t.dtype == FP8)
-    print(json.dumps({"load_s": load_s, "fp8_tensors": fp8, "rss_before_bytes": before,
-                      "tensor_bytes": sum(t.numel() * t.element_size() for t in tensors),
-                      "peak_rss_bytes": status_kib("VmHWM") * 1024}))  # fmt: skip
-
-
 def load(config: ModelConfig | None = None) -> dict:
     c = config or ModelConfig.preset("nava-6.3b")
     name = "nava-6.3b" if config is None else f"dim{c.dim}-{c.num_double_layers}x{c.num_single_layers}"
@@ -85,12 +65,7 @@ def load(config: ModelConfig | None = None) -> dict:
     write_random_fp8_checkpoint(path, c)
     written_s = time.perf_counter() - started
     read_once(path)
-    done = subprocess.run(
-        [sys.executable, "-c", f"from bench.fp8 import _load_child; _load_child({str(path)!r}, "
-         f"{json.dumps(dataclasses.asdict(c))!r})"],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
-    child = json.loads(done.stdout.strip().splitlines()[-1])
+    child = measure_in_fresh_process(path, c)
     return {
         "checkpoint": str(path),
         "file_bytes": path.stat().st_size,

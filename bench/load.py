@@ -107,7 +107,8 @@ def read_once(path: Path) -> float:
 
 
 def measure_in_fresh_process(path: Path, config: ModelConfig) -> dict:
-    """Run :func:`_child` in a new interpreter: the loader's peak memory is the process's own."""
+    """Run :func:`_child` in a new interpreter: the loader's peak memory is the process's own
+    (a bf16 or an fp8 checkpoint: fp8 weights stay fp8, and are counted)."""
     spec = json.dumps(dataclasses.asdict(config))
     done = subprocess.run(
         [sys.executable, "-c", f"from bench.load import _child; _child({str(path)!r}, {spec!r})"],
@@ -146,6 +147,7 @@ def _child(path: str, config_json: str) -> None:
                 "load_s": load_s,
                 "touch_s": touch_s,
                 "tensor_bytes": sum(t.numel() * t.element_size() for t in tensors),
+                "fp8_tensors": sum(1 for t in tensors if t.dtype == torch.float8_e4m3fn),
                 "rss_before_bytes": before,
                 "peak_rss_after_load_bytes": peak_after_load,
                 "peak_rss_bytes": status_kib("VmHWM") * 1024,
